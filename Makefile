@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Both build .venv when missing.
+PYTHON ?= python3
+VENV ?= .venv
+# A CPU build of torch lies on local disk; pick another build here (a CUDA machine wants its own).
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint unit bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check backend tests bench
+	$(BIN)/mypy
+
+test: setup lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: setup
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench.stats
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

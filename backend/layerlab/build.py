@@ -1,0 +1,326 @@
+"""spec -> ``nn.Sequential``: checking, counting before allocating, ties, shapes, materialization.
+
+A tie is the very same module instance at several positions, as in the builder's guide's
+``shared = nn.LazyLinear(8)``: ``named_parameters()`` then lists its tensors once, under the
+first position, and ``state_dict()`` under every position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from pydantic import ValidationError
+from torch import nn
+from torch.nn.parameter import is_lazy
+
+from .config import Limits
+from .errors import LayerLabError, LimitError, SpecError
+from .layers import Registry, UnknownName, validation_messages
+from .rng import global_seed, new_seed
+from .spec import Entry, NetworkSpec, error_path
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16}
+DRY_RUN_BATCH = 2  # batch 1 trips BatchNorm's "more than 1 value per channel" check in training
+
+
+class ShapeError(SpecError):
+    """A layer could not take its input; names the layer and keeps the shapes before it."""
+
+
+@dataclass
+class Network:
+    """A built network: the spec it came from (with the seed and input shape it used) and the module."""
+
+    spec: NetworkSpec
+    module: nn.Sequential
+    device: torch.device
+    output_shapes: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return DTYPES[self.spec.dtype]
+
+    @property
+    def materialized(self) -> bool:
+        return not any(is_lazy(t) for t in (*self.module.parameters(), *self.module.buffers()))
+
+    @property
+    def param_count(self) -> int:
+        return count_params(self.module)
+
+    def positions(self) -> Iterator[tuple[str, nn.Module]]:
+        return positions(self.module)
+
+    def aliases(self) -> dict[int, list[str]]:
+        """Module id -> every address it sits at, the canonical (first) one first."""
+        found: dict[int, list[str]] = {}
+        for address, module in self.positions():
+            found.setdefault(id(module), []).append(address)
+        return found
+
+    def layers(self) -> list[dict[str, Any]]:
+        aliases = self.aliases()
+        out = []
+        for address, module in self.positions():
+            first = aliases[id(module)][0]
+            out.append({"address": address, "type": type(module).__name__, "repr": describe(module),
+                        "tied_to": None if first == address else first,
+                        "param_count": count_params(module), "output_shape": self.output_shapes.get(address)})
+        return out
+
+    def input_tensor_kind(self) -> str:
+        first = next((m for _, m in self.positions() if not isinstance(m, nn.Sequential)), None)
+        return "index" if isinstance(first, nn.Embedding) else "float"
+
+
+def positions(module: nn.Sequential, prefix: str = "") -> Iterator[tuple[str, nn.Module]]:
+    """Every (address, module) in forward order, nested blocks included; a tied module repeats."""
+    for index, child in enumerate(module):
+        address = f"{prefix}{index}"
+        yield address, child
+        if type(child) is nn.Sequential:
+            yield from positions(child, address + ".")
+
+
+def count_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters() if not is_lazy(p))
+
+
+def describe(module: nn.Module) -> str:
+    if type(module) is nn.Sequential:
+        return f"Sequential({len(module)} layers)"
+    return f"{type(module).__name__}({module.extra_repr()})"
+
+
+# --- checking -------------------------------------------------------------------------------
+
+def check_spec(spec: NetworkSpec, registry: Registry, limits: Limits) -> None:
+    """Every problem of the spec at once, each with its path; limits on size before anything else."""
+    entries = list(_walk_entries(spec.layers, ("layers",), ()))
+    if len(entries) > limits.max_layers:
+        raise LimitError("max_layers", limits.max_layers, len(entries), "the number of layers")
+    depth = max(len(loc) // 2 for loc, _, _ in entries)
+    if depth > limits.max_depth:
+        raise LimitError("max_depth", limits.max_depth, depth, "the nesting depth")
+    errors: list[dict[str, Any]] = []
+    names: dict[str, tuple[tuple[int | str, ...], tuple[str, ...]]] = {}
+    for loc, entry, ancestors in entries:
+        if entry.name is not None:
+            if entry.name in names:
+                errors.append({"path": error_path((*loc, "name")), "msg": f"the name {entry.name!r} is used twice"})
+            names[entry.name] = (loc, ancestors)
+        if entry.kind == "layer":
+            errors += _check_args(entry, loc, registry)
+    for loc, entry, ancestors in entries:
+        if entry.kind != "tie":
+            continue
+        path = error_path((*loc, "tie"))
+        if entry.tie not in names:
+            known = ", ".join(sorted(names)) or "none"
+            errors.append({"path": path, "msg": f"no entry is named {entry.tie!r}; names in this spec: {known}"})
+        elif entry.tie in ancestors:
+            errors.append({"path": path, "msg": f"{entry.tie!r} is a block that contains this tie"})
+    if errors:
+        raise SpecError(errors)
+
+
+def _walk_entries(entries: list[Entry], loc: tuple[int | str, ...], ancestors: tuple[str, ...]
+                  ) -> Iterator[tuple[tuple[int | str, ...], Entry, tuple[str, ...]]]:
+    for index, entry in enumerate(entries):
+        here = (*loc, index)
+        yield here, entry, ancestors
+        if entry.kind == "block":
+            inner = ancestors + ((entry.name,) if entry.name else ())
+            yield from _walk_entries(entry.layers or [], (*here, "layers"), inner)
+
+
+def _check_args(entry: Entry, loc: tuple[int | str, ...], registry: Registry) -> list[dict[str, Any]]:
+    assert entry.type is not None
+    try:
+        layer_type = registry.get(entry.type)
+    except UnknownName as exc:
+        return [{"path": error_path((*loc, "type")), "msg": str(exc)}]
+    try:
+        layer_type.validate(entry.args)
+    except ValidationError as exc:
+        takes = ", ".join(layer_type.arg_names) or "no arguments"
+        out = []
+        for where, msg in validation_messages(exc):
+            if msg == "unexpected argument":
+                msg = f"unexpected argument; {entry.type} takes {takes}"
+            out.append({"path": error_path(loc + where), "msg": msg})
+        return out
+    return []
+
+
+# --- construction ---------------------------------------------------------------------------
+
+def construct(spec: NetworkSpec, registry: Registry) -> nn.Sequential:
+    """Instantiate the modules (on the current default device); a tie reuses the named instance."""
+    named = {loc_entry.name: loc_entry for _, loc_entry, _ in _walk_entries(spec.layers, ("layers",), ())
+             if loc_entry.name}
+    paths = {id(e): loc for loc, e, _ in _walk_entries(spec.layers, ("layers",), ())}
+    made: dict[str, nn.Module] = {}
+
+    def make(entry: Entry) -> nn.Module:
+        if entry.kind == "tie":
+            return make(named[entry.tie or ""])
+        if entry.name and entry.name in made:
+            return made[entry.name]
+        if entry.kind == "block":
+            module: nn.Module = nn.Sequential(*(make(e) for e in entry.layers or []))
+        else:
+            try:
+                module = registry.get(entry.type or "").construct(entry.args)
+            except (ValueError, RuntimeError, TypeError, OverflowError) as exc:
+                raise SpecError.at(error_path(paths[id(entry)]), f"{entry.type}: {exc}") from None
+        if entry.name:
+            made[entry.name] = module
+        return module
+
+    return nn.Sequential(*(make(e) for e in spec.layers))
+
+
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[None]:
+    """Run in eval mode (no batch-statistics updates, no dropout), then restore every flag."""
+    flags = {m: m.training for m in module.modules()}
+    module.eval()
+    try:
+        yield
+    finally:
+        for m, flag in flags.items():
+            m.training = flag
+
+
+Visit = Callable[[str, nn.Module, torch.Tensor], None]
+
+
+def run_positions(module: nn.Sequential, x: torch.Tensor, visit: Visit, prefix: str = "") -> torch.Tensor:
+    """What ``nn.Sequential.forward`` does, visiting each position's output (ties once per position).
+
+    A layer that fails raises ``ShapeError`` naming it, its input shape and what it expects.
+    """
+    for index, child in enumerate(module):
+        address = f"{prefix}{index}"
+        if type(child) is nn.Sequential:
+            y = run_positions(child, x, visit, address + ".")
+        else:
+            try:
+                y = child(x)
+            except LayerLabError:
+                raise
+            except Exception as exc:
+                raise _shape_error(address, child, x, exc) from None
+            if not isinstance(y, torch.Tensor):
+                raise _shape_error(address, child, x, TypeError(f"returned {type(y).__name__}, not one tensor"))
+        visit(address, child, y)
+        x = y
+    return x
+
+
+def _shape_error(address: str, module: nn.Module, x: torch.Tensor, exc: Exception) -> ShapeError:
+    got = list(x.shape[1:])
+    expects = expected_input(module)
+    msg = f"layer {address} ({type(module).__name__}) cannot take an input of shape {got}"
+    msg += f"; it expects {expects}" if expects else ""
+    return ShapeError([{"path": f"layer {address}", "msg": f"{msg}: {str(exc).splitlines()[0]}"}],
+                      layer=address, input_shape=got, expected=expects)
+
+
+def expected_input(module: nn.Module) -> str | None:
+    """What one sample must look like for a module, batch excluded, where that can be said simply."""
+    m: Any = module
+
+    def known(name: str) -> bool:
+        value = getattr(m, name, None)
+        return isinstance(value, torch.Tensor) and not is_lazy(value)
+
+    if isinstance(module, nn.Bilinear):
+        return "two inputs, which nn.Sequential cannot pass"
+    if isinstance(module, nn.Embedding):
+        return f"integer indices below {m.num_embeddings}"
+    if hasattr(m, "in_features") and known("weight"):
+        return f"(*, {m.in_features})"
+    if hasattr(m, "in_channels") and known("weight"):
+        return f"({m.in_channels}, ...)"
+    if isinstance(module, nn.modules.batchnorm._NormBase) and known("running_mean"):
+        return f"({m.num_features}, ...)"
+    if isinstance(module, nn.LayerNorm):
+        return f"(*, {', '.join(map(str, m.normalized_shape))})"
+    if isinstance(module, nn.GroupNorm):
+        return f"({m.num_channels}, *)"
+    return None
+
+
+def dry_run(module: nn.Sequential, input_shape: list[int], dtype: torch.dtype, kind: str) -> dict[str, list[int]]:
+    """A forward pass on zeros that gives lazy layers their shapes; returns each position's output shape."""
+    shapes: dict[str, list[int]] = {}
+    device = next((t.device for t in module.parameters()), torch.get_default_device())
+    if kind == "index":
+        x = torch.zeros(DRY_RUN_BATCH, *input_shape, dtype=torch.long, device=device)
+    else:
+        x = torch.zeros(DRY_RUN_BATCH, *input_shape, dtype=dtype, device=device)
+    with torch.no_grad(), eval_mode(module):
+        try:
+            run_positions(module, x, lambda address, _, y: shapes.__setitem__(address, list(y.shape[1:])))
+        except ShapeError as exc:
+            before = [{"address": a, "output_shape": s} for a, s in shapes.items()]
+            raise ShapeError(exc.errors, **exc.extra, layers_before=before) from None
+    return shapes
+
+
+# --- the public operations -------------------------------------------------------------------
+
+def estimate(spec: NetworkSpec, registry: Registry, limits: Limits) -> tuple[int, dict[str, list[int]]]:
+    """Parameter count and output shapes from a build on the ``meta`` device: nothing is allocated.
+
+    Refuses a network over ``max_params``; a shape error names the layer.
+    """
+    check_spec(spec, registry, limits)
+    with torch.device("meta"):
+        module = construct(spec, registry).to(DTYPES[spec.dtype])
+    shapes: dict[str, list[int]] = {}
+    if spec.input_shape is not None:
+        probe = Network(spec, module, torch.device("meta"))
+        shapes = dry_run(module, spec.input_shape, probe.dtype, probe.input_tensor_kind())
+    count = count_params(module)
+    if count > limits.max_params:
+        raise LimitError("max_params", limits.max_params, count, "the network's parameter count")
+    return count, shapes
+
+
+def build(spec: NetworkSpec, registry: Registry, limits: Limits, device: torch.device) -> Network:
+    """Check, count on ``meta``, then build for real on ``device`` (materialized when the shape is known).
+
+    Construction-time initialization uses ``spec.seed`` (a fresh one, recorded in the spec, if absent).
+    """
+    estimate(spec, registry, limits)
+    if spec.seed is None:
+        spec = spec.model_copy(update={"seed": new_seed()})
+    assert spec.seed is not None
+    with global_seed(spec.seed, device), torch.device(device):
+        module = construct(spec, registry).to(DTYPES[spec.dtype])
+    net = Network(spec, module, device)
+    if spec.input_shape is not None:
+        net = materialize(net, spec.input_shape, registry, limits)
+    return net
+
+
+def materialize(net: Network, input_shape: list[int], registry: Registry, limits: Limits) -> Network:
+    """Give lazy layers their shapes by a dry run (the guide's ``apply_init`` pattern).
+
+    The count is checked on ``meta`` first; the new shape is recorded in the spec.
+    """
+    if any(d < 1 for d in input_shape):
+        raise SpecError.at("input_shape", f"{input_shape}: every dimension must be at least 1")
+    spec = net.spec.model_copy(update={"input_shape": list(input_shape)})
+    estimate(spec, registry, limits)
+    assert spec.seed is not None
+    with global_seed(spec.seed + 1, net.device):
+        shapes = dry_run(net.module, list(input_shape), net.dtype, net.input_tensor_kind())
+    return Network(spec, net.module, net.device, shapes)

@@ -7,6 +7,7 @@ first position, and ``state_dict()`` under every position.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -257,10 +258,10 @@ def expected_input(module: nn.Module) -> str | None:
     return None
 
 
-def dry_run(module: nn.Sequential, input_shape: list[int], dtype: torch.dtype, kind: str) -> dict[str, list[int]]:
+def dry_run(net: Network, input_shape: list[int]) -> dict[str, list[int]]:
     """A forward pass on zeros that gives lazy layers their shapes; returns each position's output shape."""
     shapes: dict[str, list[int]] = {}
-    device = next((t.device for t in module.parameters()), torch.get_default_device())
+    module, device, dtype, kind = net.module, net.device, net.dtype, net.input_tensor_kind()
     if kind == "index":
         x = torch.zeros(DRY_RUN_BATCH, *input_shape, dtype=torch.long, device=device)
     else:
@@ -286,12 +287,21 @@ def estimate(spec: NetworkSpec, registry: Registry, limits: Limits) -> tuple[int
         module = construct(spec, registry).to(DTYPES[spec.dtype])
     shapes: dict[str, list[int]] = {}
     if spec.input_shape is not None:
-        probe = Network(spec, module, torch.device("meta"))
-        shapes = dry_run(module, spec.input_shape, probe.dtype, probe.input_tensor_kind())
+        shapes = dry_run(Network(spec, module, torch.device("meta")), spec.input_shape)
     count = count_params(module)
     if count > limits.max_params:
         raise LimitError("max_params", limits.max_params, count, "the network's parameter count")
+    if spec.input_shape is not None:
+        check_activations(spec.input_shape, shapes, DRY_RUN_BATCH, limits)
     return count, shapes
+
+
+def check_activations(input_shape: list[int], shapes: dict[str, list[int]], batch: int, limits: Limits) -> None:
+    """The largest tensor a forward pass of ``batch`` samples makes, against ``max_activation_elements``."""
+    largest = max(math.prod(s) for s in [input_shape, *shapes.values()]) * batch
+    if largest > limits.max_activation_elements:
+        raise LimitError("max_activation_elements", limits.max_activation_elements, largest,
+                         f"the largest activation for a batch of {batch}")
 
 
 def build(spec: NetworkSpec, registry: Registry, limits: Limits, device: torch.device) -> Network:
@@ -322,5 +332,5 @@ def materialize(net: Network, input_shape: list[int], registry: Registry, limits
     estimate(spec, registry, limits)
     assert spec.seed is not None
     with global_seed(spec.seed + 1, net.device):
-        shapes = dry_run(net.module, list(input_shape), net.dtype, net.input_tensor_kind())
+        shapes = dry_run(net, list(input_shape))
     return Network(spec, net.module, net.device, shapes)

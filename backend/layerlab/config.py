@@ -26,6 +26,7 @@ class Limits:
     max_bins: int = 1_000
     max_expr_length: int = 500
     max_batch: int = 4_096
+    max_activation_elements: int = 200_000_000
     max_code_length: int = 100_000
 
 
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     max_bins: int = Limits.max_bins
     max_expr_length: int = Limits.max_expr_length
     max_batch: int = Limits.max_batch
+    max_activation_elements: int = Limits.max_activation_elements
     max_code_length: int = Limits.max_code_length
 
     @property

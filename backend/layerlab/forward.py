@@ -12,7 +12,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from .build import Network, eval_mode, run_positions
+from .build import Network, check_activations, eval_mode, run_positions
 from .config import Limits
 from .errors import LimitError, NotMaterializedError, SpecError
 from .inspection import check_bins, json_values, summarize
@@ -58,6 +58,8 @@ def forward(net: Network, limits: Limits, data: Any = None, batch: int = 2, seed
         raise NotMaterializedError("a forward pass")
     check_bins(bins, limits)
     seed = seed if seed is not None else new_seed()
+    if net.spec.input_shape is not None:
+        check_activations(net.spec.input_shape, net.output_shapes, len(data) if data is not None else batch, limits)
     x = make_input(net, data, batch, generator(seed, net.device), limits)
     activations: list[dict[str, Any]] = []
 

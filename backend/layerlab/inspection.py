@@ -222,7 +222,7 @@ def set_element(net: Network, name: str, index: list[int], value: float) -> dict
         raise SpecError.at("value", f"{value} cannot be stored in {tensor.dtype}")
     with torch.no_grad():
         tensor[tuple(index)] = value
-    return {"name": name, "index": index, "value": json_float(float(tensor[tuple(index)]))}
+    return {"name": name, "index": index, "value": json_float(float(tensor.detach()[tuple(index)]))}
 
 
 def histograms(net: Network, limits: Limits, bins: int = 30, names: list[str] | None = None,

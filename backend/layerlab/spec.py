@@ -6,7 +6,7 @@ when the spec is compiled (``build.check_spec``), so this module knows nothing o
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -64,16 +64,10 @@ class NetworkSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(default="network", min_length=1, max_length=200)
-    input_shape: list[int] | None = None
+    input_shape: list[Annotated[int, Field(ge=1)]] | None = Field(default=None, max_length=8)
     dtype: DType = "float32"
     seed: int | None = Field(default=None, ge=0, description="seed of the construction-time init")
     layers: list[Entry] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _positive_shape(self) -> NetworkSpec:
-        if self.input_shape is not None and any(d < 1 for d in self.input_shape):
-            raise ValueError(f"input_shape {self.input_shape}: every dimension must be at least 1")
-        return self
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -119,7 +113,7 @@ def spec_errors(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> lis
     errors = []
     for err in exc.errors(include_url=False):
         loc = prefix + tuple(p for p in err["loc"] if not str(p).startswith("function-after"))
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = "unexpected key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         errors.append({"path": error_path(loc), "msg": msg})
     return errors
 

@@ -34,6 +34,8 @@ def _random(kind: str) -> Callable[..., torch.Tensor]:
     def draw(ctx: Ctx, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         w = ctx["w"]
         out = torch.empty(w.shape, dtype=a.dtype, device=w.device)
+        if w.device.type == "meta":  # a shape check: nothing to draw
+            return out
         if kind == "uniform":
             return out.uniform_(float(a), float(b), generator=ctx["generator"])
         return out.normal_(float(a), float(b), generator=ctx["generator"])
@@ -42,7 +44,10 @@ def _random(kind: str) -> Callable[..., torch.Tensor]:
 
 def _bernoulli(ctx: Ctx, p: torch.Tensor) -> torch.Tensor:
     w = ctx["w"]
-    return torch.full(w.shape, float(p), dtype=p.dtype, device=w.device).bernoulli_(generator=ctx["generator"])
+    if w.device.type == "meta":
+        return torch.empty(w.shape, dtype=p.dtype, device="meta")
+    probabilities = torch.full(w.shape, float(p), dtype=p.dtype, device=w.device)
+    return torch.bernoulli(probabilities, generator=ctx["generator"])  # Tensor.bernoulli_() ignores its values
 
 
 # name -> (arity, function(ctx, *tensors)); the random ones draw from the rule's generator.

@@ -24,6 +24,8 @@ from .layers import UnknownName, signature_model, validation_messages
 from .rng import generator, global_seed, new_seed
 from .spec import InitRequest, InitRule
 
+# torch 2.13's sparse_ draws its row permutations from the global RNG, not the generator it is given.
+GLOBAL_RNG_SCHEMES = {"sparse"}
 TORCH_SCHEMES = ("normal", "uniform", "constant", "zeros", "ones", "xavier_uniform", "xavier_normal",
                  "kaiming_uniform", "kaiming_normal", "trunc_normal", "orthogonal", "sparse", "eye", "dirac")
 
@@ -53,7 +55,11 @@ def _torch_scheme(name: str) -> Scheme:
 
     def apply(target: Target, kwargs: dict[str, Any], gen: torch.Generator) -> None:
         extra = {"generator": gen} if takes_generator else {}
-        fn(target.tensor, **kwargs, **extra)
+        if name in GLOBAL_RNG_SCHEMES and target.tensor.device.type != "meta":
+            with global_seed(_derived_seed(gen), target.tensor.device):
+                fn(target.tensor, **kwargs, **extra)
+        else:
+            fn(target.tensor, **kwargs, **extra)
 
     doc = f"torch.nn.init.{name}_: " + (fn.__doc__ or "").strip().split("\n")[0]
     return Scheme(name, doc, signature_model(fn, name, skip=1, exclude=("generator",)), apply)
@@ -66,11 +72,15 @@ def _reset_parameters(target: Target, kwargs: dict[str, Any], gen: torch.Generat
     if not callable(reset):
         raise SpecError.at("scheme", f"{type(module).__name__} has no reset_parameters, so no default init")
     others = {n: p.detach().clone() for n, p in module.named_parameters() if p is not target.tensor}
-    seed = int(torch.randint(0, 2**62, (1,), generator=gen, device=gen.device).item())
-    with global_seed(seed, target.tensor.device):
+    with global_seed(_derived_seed(gen), target.tensor.device):
         reset()
     for name, value in others.items():
         module.get_parameter(name).copy_(value)
+
+
+def _derived_seed(gen: torch.Generator) -> int:
+    """A seed for code that only uses the global RNG, drawn from the call's generator."""
+    return int(torch.randint(0, 2**62, (1,), generator=gen, device=gen.device).item())
 
 
 class ExpressionArgs(BaseModel):

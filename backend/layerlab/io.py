@@ -228,4 +228,6 @@ def _compare(net: Network, incoming: OrderedDict[str, torch.Tensor]) -> dict[str
                                                     f"{fitting[0]} is used"})
         report["loaded"] += fitting
         report["_apply"].append((canonical, fitting[0]))
+    loaded = set(report["loaded"])
+    report["loaded"] = [k for k in state if k in loaded]  # in the network's order
     return report

@@ -7,6 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
+DATA_DIR ?= data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 .PHONY: setup run test lint unit bench clean
 
 setup: $(STAMP)
@@ -16,6 +20,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
+
+run: setup
+	$(BIN)/layerlab serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
 lint: setup
 	$(BIN)/ruff check backend tests bench

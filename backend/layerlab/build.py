@@ -282,6 +282,11 @@ def estimate(spec: NetworkSpec, registry: Registry, limits: Limits) -> tuple[int
 
     Refuses a network over ``max_params``; a shape error names the layer.
     """
+    count, shapes, _ = _on_meta(spec, registry, limits)
+    return count, shapes
+
+
+def _on_meta(spec: NetworkSpec, registry: Registry, limits: Limits) -> tuple[int, dict[str, list[int]], nn.Sequential]:
     check_spec(spec, registry, limits)
     with torch.device("meta"):
         module = construct(spec, registry).to(DTYPES[spec.dtype])
@@ -293,7 +298,7 @@ def estimate(spec: NetworkSpec, registry: Registry, limits: Limits) -> tuple[int
         raise LimitError("max_params", limits.max_params, count, "the network's parameter count")
     if spec.input_shape is not None:
         check_activations(spec.input_shape, shapes, DRY_RUN_BATCH, limits)
-    return count, shapes
+    return count, shapes, module
 
 
 def check_activations(input_shape: list[int], shapes: dict[str, list[int]], batch: int, limits: Limits) -> None:
@@ -319,6 +324,19 @@ def build(spec: NetworkSpec, registry: Registry, limits: Limits, device: torch.d
     if spec.input_shape is not None:
         net = materialize(net, spec.input_shape, registry, limits)
     return net
+
+
+def skeleton(spec: NetworkSpec, registry: Registry, limits: Limits, device: torch.device) -> Network:
+    """The network with uninitialized memory on ``device``, to be filled from stored values.
+
+    Built on ``meta`` (lazy layers take their shapes there) and then given real memory, so a
+    rebuild spends no time on random initialization. A lazy network without an input shape is
+    built normally: its lazy tensors cost nothing.
+    """
+    _, shapes, module = _on_meta(spec, registry, limits)
+    if any(is_lazy(t) for t in (*module.parameters(), *module.buffers())):
+        return build(spec, registry, limits, device)
+    return Network(spec, module.to_empty(device=device), device, shapes)
 
 
 def materialize(net: Network, input_shape: list[int], registry: Registry, limits: Limits) -> Network:

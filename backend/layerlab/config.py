@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     device: str = "auto"
     plugins: list[str] = Field(default_factory=list, description="modules with register(registry)")
+    cache_bytes: int = Field(default=4 << 30, description="live models kept in memory, least recently used first out")
+    keep_versions: int = Field(default=0, ge=0, description="versions kept per model; 0 keeps all")
     max_params: int = Limits.max_params
     max_layers: int = Limits.max_layers
     max_depth: int = Limits.max_depth

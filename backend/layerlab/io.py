@@ -13,6 +13,7 @@ import json
 import struct
 import zipfile
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -231,3 +232,46 @@ def _compare(net: Network, incoming: OrderedDict[str, torch.Tensor]) -> dict[str
     loaded = set(report["loaded"])
     report["loaded"] = [k for k in state if k in loaded]  # in the network's order
     return report
+
+
+# --- streaming ------------------------------------------------------------------------------------
+
+def stream_safetensors(entries: list[tuple[str, Any]], metadata: dict[str, str]) -> tuple[Iterator[bytes], int]:
+    """A safetensors file assembled from stored blobs without loading them: ``(stream, length)``.
+
+    ``entries`` are ``(key, BlobData)``; a blob that several keys share is written once per key,
+    since safetensors cannot share storage.
+    """
+    header: dict[str, Any] = {"__metadata__": metadata}
+    offset = 0
+    for key, blob in entries:
+        header[key] = {"dtype": blob.dtype, "shape": blob.shape, "data_offsets": [offset, offset + blob.length]}
+        offset += blob.length
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)  # the format pads the header to 8 bytes
+
+    def stream() -> Iterator[bytes]:
+        yield struct.pack("<Q", len(encoded)) + encoded
+        for _, blob in entries:
+            yield from _file_range(blob.path, blob.offset, blob.length)
+
+    return stream(), 8 + len(encoded) + offset
+
+
+def _file_range(path: Path, offset: int, length: int, chunk: int = 1 << 20) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        while length > 0:
+            data = f.read(min(chunk, length))
+            if not data:
+                raise OSError(f"{path} ended early")
+            length -= len(data)
+            yield data
+
+
+def stream_and_remove(path: Path) -> Iterator[bytes]:
+    """Stream a temporary file, removing it when done (or when the client goes away)."""
+    try:
+        yield from _file_range(path, 0, path.stat().st_size)
+    finally:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""The HTTP routers, one per resource; ``deps`` holds the lookups they share."""

@@ -86,4 +86,6 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", "-")
     log.exception("request %s failed: %s %s", request_id, request.method, request.url.path)
-    return JSONResponse({"detail": f"internal error (request id {request_id})"}, status_code=500)
+    # This handler runs outside the middleware stack, so the id header is set here too.
+    return JSONResponse({"detail": f"internal error (request id {request_id})"}, status_code=500,
+                        headers={"X-Request-ID": request_id})

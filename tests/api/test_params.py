@@ -43,7 +43,8 @@ async def test_setting_a_weight_changes_its_tied_twin(client):
     assert twin["weight"]["values"][0][0] == 100.0
     through_twin = await client.patch(f"{url}/params/4.weight", json={"index": [1, 1], "value": -2.5})
     assert through_twin.json()["name"] == "2.weight"
-    assert (await client.get(f"{url}/params/2.weight/values", params={"offset": 9, "limit": 1})).json()["values"] == [-2.5]
+    page = await client.get(f"{url}/params/2.weight/values", params={"offset": 9, "limit": 1})
+    assert page.json()["values"] == [-2.5]
 
 
 @pytest.mark.parametrize(("body", "status", "path"), [

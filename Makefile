@@ -27,6 +27,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check backend tests bench
 	$(BIN)/mypy
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 test: setup lint
 	$(BIN)/pytest $(PYTEST_ARGS)

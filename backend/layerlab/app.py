@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.resources
 import logging
 import uuid
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,7 +21,6 @@ from .service import ModelService
 from .spec import error_path
 
 log = logging.getLogger("layerlab")
-FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
 
 class RequestId:
@@ -64,8 +62,8 @@ def create_app(settings: Settings | None = None, service: ModelService | None = 
     def plotly() -> FileResponse:
         return FileResponse(str(plotly_js), media_type="text/javascript")
 
-    if FRONTEND.is_dir():
-        app.mount("/", StaticFiles(directory=FRONTEND, html=True), name="page")
+    if settings.frontend_dir.is_dir():
+        app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True), name="page")
     return app
 
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LAYERLAB_", frozen=True)
 
     data_dir: Path = Path("data")
+    frontend_dir: Path = Field(default=Path(__file__).resolve().parents[2] / "frontend",
+                               description="the page's files, served at /")
     device: str = "auto"
     plugins: list[str] = Field(default_factory=list, description="modules with register(registry)")
     cache_bytes: int = Field(default=4 << 30, description="live models kept in memory, least recently used first out")

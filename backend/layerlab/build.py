@@ -282,11 +282,12 @@ def estimate(spec: NetworkSpec, registry: Registry, limits: Limits) -> tuple[int
 
     Refuses a network over ``max_params``; a shape error names the layer.
     """
-    count, shapes, _ = _on_meta(spec, registry, limits)
-    return count, shapes
+    probed = probe(spec, registry, limits)
+    return probed.param_count, probed.output_shapes
 
 
-def _on_meta(spec: NetworkSpec, registry: Registry, limits: Limits) -> tuple[int, dict[str, list[int]], nn.Sequential]:
+def probe(spec: NetworkSpec, registry: Registry, limits: Limits) -> Network:
+    """The network built on ``meta``: shapes and counts of every layer, no memory. Checks the limits."""
     check_spec(spec, registry, limits)
     with torch.device("meta"):
         module = construct(spec, registry).to(DTYPES[spec.dtype])
@@ -298,7 +299,7 @@ def _on_meta(spec: NetworkSpec, registry: Registry, limits: Limits) -> tuple[int
         raise LimitError("max_params", limits.max_params, count, "the network's parameter count")
     if spec.input_shape is not None:
         check_activations(spec.input_shape, shapes, DRY_RUN_BATCH, limits)
-    return count, shapes, module
+    return Network(spec, module, torch.device("meta"), shapes)
 
 
 def check_activations(input_shape: list[int], shapes: dict[str, list[int]], batch: int, limits: Limits) -> None:
@@ -333,10 +334,10 @@ def skeleton(spec: NetworkSpec, registry: Registry, limits: Limits, device: torc
     rebuild spends no time on random initialization. A lazy network without an input shape is
     built normally: its lazy tensors cost nothing.
     """
-    _, shapes, module = _on_meta(spec, registry, limits)
-    if any(is_lazy(t) for t in (*module.parameters(), *module.buffers())):
+    probed = probe(spec, registry, limits)
+    if not probed.materialized:
         return build(spec, registry, limits, device)
-    return Network(spec, module.to_empty(device=device), device, shapes)
+    return Network(spec, probed.module.to_empty(device=device), device, probed.output_shapes)
 
 
 def materialize(net: Network, input_shape: list[int], registry: Registry, limits: Limits) -> Network:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import torch
 
 from . import __version__, codegen, forward, inspection, io
-from .build import Network, build, materialize, skeleton
+from .build import Network, build, materialize, probe, skeleton
 from .config import Settings, resolve_device
 from .errors import LayerLabError, NotFoundError, SpecError
 from .init import apply_init
@@ -311,6 +311,11 @@ class ModelService:
                 tmp.unlink(missing_ok=True)
                 raise
         return name, io.stream_and_remove(tmp), tmp.stat().st_size
+
+    def check(self, spec: NetworkSpec) -> dict[str, Any]:
+        """What building the spec would give (layers, shapes, counts), on ``meta``: nothing is stored."""
+        net = probe(spec, self.registry, self.limits)
+        return {"param_count": net.param_count, "materialized": net.materialized, "layers": net.layers()}
 
     def inspect_file(self, path: Path) -> dict[str, Any]:
         return io.inspect_file(path, self.limits)

@@ -120,3 +120,19 @@ async def test_clone_code_versions_and_restore(client):
     assert (await client.post(f"{url}/versions/9/restore")).status_code == 404
     not_same = await client.post("/api/compare", json={"a": model["id"], "b": clone.json()["id"]})
     assert not not_same.json()["equal"] and not_same.json()["max_abs_diff"] > 0
+
+
+async def test_check_a_spec_without_storing_it(client):
+    checked = (await client.post("/api/specs/check", json=TIED_NET)).json()
+    assert checked["param_count"] == 121 and checked["materialized"]
+    assert [layer["output_shape"] for layer in checked["layers"]] == [[8], [8], [8], [8], [8], [8], [1]]
+    assert checked["layers"][4]["tied_to"] == "2"
+    lazy = (await client.post("/api/specs/check", json={**TIED_NET, "input_shape": None})).json()
+    assert not lazy["materialized"] and lazy["layers"][0]["output_shape"] is None and lazy["param_count"] == 0
+    broken = await client.post("/api/specs/check", json={"input_shape": [4], "layers": [
+        {"type": "Linear", "in_features": 4, "out_features": 3}, {"type": "Linear", "in_features": 5,
+                                                                  "out_features": 2}]})
+    assert broken.status_code == 422
+    assert broken.json()["detail"]["layer"] == "1"
+    assert broken.json()["detail"]["layers_before"] == [{"address": "0", "output_shape": [3]}]
+    assert (await client.get("/api/models")).json() == []

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from .. import init
+from ..spec import NetworkSpec
 from .deps import ServiceDep, errors
 from .schemas import CodeRequest, Health
 
@@ -26,6 +27,12 @@ def layers(service: ServiceDep) -> list[dict[str, Any]]:
 @router.get("/inits", summary="the init-scheme catalog")
 def inits() -> list[dict[str, Any]]:
     return init.catalog()
+
+
+@router.post("/specs/check", responses=errors(413, 422),
+             summary="layers, output shapes and counts the spec would build, on the meta device; nothing stored")
+def check(spec: NetworkSpec, service: ServiceDep) -> dict[str, Any]:
+    return service.check(spec)
 
 
 @router.post("/specs/from-code", summary="a spec parsed from nn.Sequential(...) source; nothing is executed",

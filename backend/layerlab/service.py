@@ -23,12 +23,12 @@ from typing import Any, TypeVar
 import torch
 
 from . import __version__, codegen, forward, inspection, io
-from .build import Network, build, materialize, probe, skeleton
+from .build import Network, ShapeError, build, materialize, probe, skeleton
 from .config import Settings, resolve_device
-from .errors import LayerLabError, NotFoundError, SpecError
+from .errors import LayerLabError, LimitError, NotFoundError, SpecError
 from .init import apply_init
 from .layers import Registry, default_registry
-from .spec import InitRequest, NetworkSpec
+from .spec import InitRequest, NetworkSpec, parse_spec
 from .store import Manifest, SqliteStore, StaleVersionError, Store, VersionRecord
 
 T = TypeVar("T")
@@ -312,10 +312,25 @@ class ModelService:
                 raise
         return name, io.stream_and_remove(tmp), tmp.stat().st_size
 
-    def check(self, spec: NetworkSpec) -> dict[str, Any]:
-        """What building the spec would give (layers, shapes, counts), on ``meta``: nothing is stored."""
-        net = probe(spec, self.registry, self.limits)
-        return {"param_count": net.param_count, "materialized": net.materialized, "layers": net.layers()}
+    def check(self, data: Any) -> dict[str, Any]:
+        """What building a draft spec would give (layers, shapes, counts), on ``meta``; nothing is stored.
+
+        A draft is often invalid while it is edited, so problems are part of the answer:
+        ``{ok, errors: [{path, msg}], shape_error}``; a shape error keeps the layers before it.
+        """
+        try:
+            net = probe(parse_spec(data), self.registry, self.limits)
+        except ShapeError as exc:
+            return {"ok": False, "errors": exc.errors, "shape_error": exc.detail, "layers": [], "param_count": None,
+                    "materialized": False}
+        except LimitError as exc:
+            return {"ok": False, "errors": [{"path": "", "msg": str(exc)}], "shape_error": None, "layers": [],
+                    "param_count": None, "materialized": False}
+        except SpecError as exc:
+            return {"ok": False, "errors": exc.errors, "shape_error": None, "layers": [], "param_count": None,
+                    "materialized": False}
+        return {"ok": True, "errors": [], "shape_error": None, "param_count": net.param_count,
+                "materialized": net.materialized, "layers": net.layers()}
 
     def inspect_file(self, path: Path) -> dict[str, Any]:
         return io.inspect_file(path, self.limits)

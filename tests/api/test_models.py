@@ -124,7 +124,7 @@ async def test_clone_code_versions_and_restore(client):
 
 async def test_check_a_spec_without_storing_it(client):
     checked = (await client.post("/api/specs/check", json=TIED_NET)).json()
-    assert checked["param_count"] == 121 and checked["materialized"]
+    assert checked["ok"] and checked["param_count"] == 121 and checked["materialized"]
     assert [layer["output_shape"] for layer in checked["layers"]] == [[8], [8], [8], [8], [8], [8], [1]]
     assert checked["layers"][4]["tied_to"] == "2"
     lazy = (await client.post("/api/specs/check", json={**TIED_NET, "input_shape": None})).json()
@@ -132,7 +132,12 @@ async def test_check_a_spec_without_storing_it(client):
     broken = await client.post("/api/specs/check", json={"input_shape": [4], "layers": [
         {"type": "Linear", "in_features": 4, "out_features": 3}, {"type": "Linear", "in_features": 5,
                                                                   "out_features": 2}]})
-    assert broken.status_code == 422
-    assert broken.json()["detail"]["layer"] == "1"
-    assert broken.json()["detail"]["layers_before"] == [{"address": "0", "output_shape": [3]}]
+    assert broken.status_code == 200 and not broken.json()["ok"]
+    assert broken.json()["shape_error"]["layer"] == "1"
+    assert broken.json()["shape_error"]["layers_before"] == [{"address": "0", "output_shape": [3]}]
+    invalid = (await client.post("/api/specs/check", json={"layers": [{"type": "Linear", "out_features": 0}]})).json()
+    assert [e["path"] for e in invalid["errors"]] == ["layers[0].in_features", "layers[0].out_features"]
+    too_big = (await client.post("/api/specs/check", json={"layers": [
+        {"type": "Linear", "in_features": 10**6, "out_features": 10**6}]})).json()
+    assert not too_big["ok"] and "max_params" in too_big["errors"][0]["msg"]
     assert (await client.get("/api/models")).json() == []

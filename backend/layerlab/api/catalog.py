@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 
 from .. import init
-from ..spec import NetworkSpec
 from .deps import ServiceDep, errors
 from .schemas import CodeRequest, Health
 
@@ -29,9 +28,11 @@ def inits() -> list[dict[str, Any]]:
     return init.catalog()
 
 
-@router.post("/specs/check", responses=errors(413, 422),
-             summary="layers, output shapes and counts the spec would build, on the meta device; nothing stored")
-def check(spec: NetworkSpec, service: ServiceDep) -> dict[str, Any]:
+@router.post("/specs/check", summary="a draft spec checked on the meta device; nothing stored",
+             description="Always 200 for a JSON body: `ok` says whether the spec would build; `errors` lists "
+                         "`{path, msg}`; `shape_error` names the failing layer and keeps the layers before it.")
+def check(spec: Annotated[dict[str, Any], Body(description="a network spec, as for POST /api/models")],
+          service: ServiceDep) -> dict[str, Any]:
     return service.check(spec)
 
 

@@ -19,8 +19,11 @@ _GLOBAL_RNG_LOCK = threading.RLock()
 
 
 def new_seed() -> int:
-    """A fresh seed for calls that did not give one; it is reported so the call can be repeated."""
-    return secrets.randbits(62)
+    """A fresh seed for calls that did not give one; it is reported so the call can be repeated.
+
+    Below 2**53, so that JavaScript clients (whose numbers are doubles) read it back exactly.
+    """
+    return secrets.randbits(53)
 
 
 def generator(seed: int, device: torch.device) -> torch.Generator:

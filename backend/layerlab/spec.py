@@ -66,7 +66,7 @@ class NetworkSpec(BaseModel):
     name: str = Field(default="network", min_length=1, max_length=200)
     input_shape: list[Annotated[int, Field(ge=1)]] | None = Field(default=None, max_length=8)
     dtype: DType = "float32"
-    seed: int | None = Field(default=None, ge=0, description="seed of the construction-time init")
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1, description="seed of the construction-time init")
     layers: list[Entry] = Field(min_length=1)
 
     def dump(self) -> dict[str, Any]:
@@ -94,7 +94,7 @@ class InitRule(BaseModel):
 class InitRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
     rules: list[InitRule] = Field(min_length=1)
 
 

@@ -22,6 +22,7 @@ export class ForwardPanel extends EventTarget {
   }
 
   submit() {
+    if (this.run.disabled) return;
     const body = { batch: Number(this.batch.value) || 1, mode: this.mode.value, bins: 30 };
     if (this.seed.value !== "") body.seed = Number(this.seed.value);
     if (this.input.value.trim()) {

@@ -2,7 +2,7 @@
 // previous version overlaid (before / after an init).
 
 import { clear, field, h } from "./dom.js";
-import { histogramTrace, plotConfig, plotly } from "./plots.js";
+import { histogramTrace, outlineTrace, plotConfig, plotly } from "./plots.js";
 
 export class HistogramGrid extends EventTarget {
   constructor(root) {
@@ -46,11 +46,10 @@ export class HistogramGrid extends EventTarget {
       const plot = h("div", { class: "plot", role: "img", "aria-label": `Histogram of ${name}`,
         dataset: { param: name, bars: String(histogram.counts.length) } });
       this.grid.append(h("figure", {}, h("figcaption", { text: name }), plot));
-      const traces = [];
-      if (previous && previous[name]) traces.push(histogramTrace(previous[name], `v${version - 1}`, "#b9b9c6", 0.9));
-      traces.push(histogramTrace(histogram, `v${version}`, "#3b5bdb", previous ? 0.75 : 1));
+      const traces = [histogramTrace(histogram, `v${version}`, "#3b5bdb", 0.85)];
+      if (previous && previous[name]) traces.push(outlineTrace(previous[name], `v${version - 1} (before)`, "#e8590c"));
       Plotly.newPlot(plot, traces, {
-        barmode: "overlay", bargap: 0, height: 190, margin: { l: 40, r: 8, t: 6, b: 28 },
+        barmode: "overlay", bargap: 0, height: 170, margin: { l: 40, r: 8, t: 6, b: 28 },
         showlegend: Boolean(previous), legend: { orientation: "h", y: 1.18, x: 1, xanchor: "right" },
         yaxis: { type: this.log.checked ? "log" : "linear", fixedrange: true }, xaxis: { fixedrange: true },
       }, plotConfig);

@@ -52,6 +52,7 @@ export class InitPanel extends EventTarget {
   }
 
   submit() {
+    if (this.apply.disabled) return;  // busy: a synthetic or queued click must not fire it twice
     this.dispatchEvent(new CustomEvent("apply", { detail: { request: this.request(), button: this.apply } }));
   }
 

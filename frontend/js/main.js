@@ -92,9 +92,10 @@ draft.addEventListener("change", () => {
 
 async function checkDraft() {
   const seq = (app.checkSeq += 1);
+  const uids = new Map([...draft.walk()].map((p) => [p.address, p.node.uid]));
   const check = await attempt(() => api.check(draft.toSpec()));
   if (!check || seq !== app.checkSeq) return;
-  network.show(check.ok ? check : null, check.shape_error ? [] : check.errors, check.shape_error);
+  network.show(check, uids);
   layerForm.show(layerForm.uid, check.shape_error ? [] : check.errors);
   document.body.dataset.checked = check.ok ? "ok" : "error";
 }
@@ -247,15 +248,17 @@ histograms.addEventListener("request", (event) => attempt(async () => {
   histograms.show(current, previous, version);
 }));
 
-paramTable.addEventListener("open", (event) => { showTab("tensor"); tensor.open(event.detail); });
+paramTable.addEventListener("open", (event) => { tensor.choose(event.detail); showTab("tensor"); });
 
+let tensorSeq = 0;
 tensor.addEventListener("load", (event) => attempt(async () => {
   const { name } = event.detail;
   const entry = tensor.entry(name);
   if (!entry) return;
+  const seq = (tensorSeq += 1);
   const win = tensor.window(entry.shape);
   const page = await api.values(app.model.id, name, win.offset, win.limit);
-  tensor.show(name, page);
+  if (seq === tensorSeq) tensor.show(name, page);  // a later request wins, whatever answers first
 }));
 
 tensor.addEventListener("edit", (event) => attempt(async () => {

@@ -38,24 +38,29 @@ export class NetworkView extends EventTarget {
     this.emit("select", uid);
   }
 
-  /** check: /api/specs/check's answer (or null); errors: [{path, msg}] from the server. */
-  show(check, errors = [], shapeError = null) {
-    this.check = check;
-    this.errors = errors;
-    this.shapeError = shapeError;
+  /**
+   * check: /api/specs/check's answer; uids: address -> node uid as the draft was when it was sent,
+   * so facts stay with their layer while the draft changes under a pending check.
+   */
+  show(check, uids) {
+    this.check = check.ok ? check : null;
+    this.errors = check.shape_error ? [] : check.errors;
+    this.shapeError = check.shape_error;
+    this.failingUid = check.shape_error ? uids.get(check.shape_error.layer) : null;
+    this.facts = new Map((check.layers || []).map((l) => [uids.get(l.address), l]));
+    for (const before of check.shape_error?.layers_before || []) {
+      this.facts.set(uids.get(before.address), { output_shape: before.output_shape });
+    }
     this.render();
   }
 
   render() {
-    const byAddress = new Map((this.check?.layers || []).map((l) => [l.address, l]));
-    for (const before of this.shapeError?.layers_before || []) {
-      byAddress.set(before.address, { ...byAddress.get(before.address), output_shape: before.output_shape });
-    }
+    const facts = this.facts || new Map();
     const places = [...this.draft.walk()];
     const linked = this.linkedNames();
     const rows = new Map();
     for (const place of places) {
-      const row = this.row(place, byAddress.get(place.address), linked);
+      const row = this.row(place, facts.get(place.node.uid), linked);
       rows.set(place.node.uid, row);
       const parent = places.find((p) => p.node.kind === "block" && p.list !== place.list &&
         p.node.layers === place.list);
@@ -89,16 +94,22 @@ export class NetworkView extends EventTarget {
     const isTied = tieName && [...this.draft.walk()].some((p) => p.node.kind === "tie" && p.node.tie === tieName);
     const errors = this.errors.filter((e) => e.path === path || e.path.startsWith(`${path}.`) &&
       !e.path.slice(path.length + 1).startsWith("layers"));
-    const failing = this.shapeError && this.shapeError.layer === address;
+    const failing = this.shapeError && this.failingUid === node.uid;
     const label = node.kind === "tie" ? `${address} · tie` : `${address} · ${node.type}`;
     const select = h("button", {
       type: "button", class: "select", "aria-pressed": String(this.selected === node.uid),
       "aria-label": `Layer ${address}: ${node.kind === "tie" ? `tie to ${node.tie}` : node.type}`,
       onclick: () => this.select(node.uid),
-    }, h("span", { class: "label", text: label }), h("span", { class: "args", text: summary(node) }));
+    }, h("span", { class: "label" }, label,
+      isTied ? h("span", { class: "tie-mark", title: `these positions share one module: ${tieName}`,
+        text: `tied: ${tieName}` }) : null,
+      info && node.kind === "layer" && info.type !== node.type
+        ? h("span", { class: "badge now", title: "what PyTorch makes of it once its shapes are known",
+          text: `→ ${info.type}` }) : null),
+    h("span", { class: "args", text: summary(node) }));
     const facts = h("span", { class: "facts" },
       h("span", { class: "shape", text: info ? shapeText(info.output_shape) : "…" }),
-      h("span", { class: "count", text: info ? `${formatNumber(info.param_count)} params` : "" }));
+      h("span", { class: "count", text: info && info.param_count !== undefined ? `${formatNumber(info.param_count)} params` : "" }));
     const buttons = h("span", { class: "row-actions" },
       node.kind === "block" ? h("button", {
         type: "button", "aria-expanded": String(!node.collapsed), "aria-label": `Collapse block ${address}`,
@@ -119,9 +130,7 @@ export class NetworkView extends EventTarget {
         event.dataTransfer.setData(DRAG_NODE, node.uid);
         event.dataTransfer.effectAllowed = "move";
       },
-    }, h("div", { class: "row" },
-      isTied ? h("span", { class: "tie-mark", title: `shares its module: ${tieName}`, text: `⛓ ${tieName}` }) : null,
-      select, facts, buttons),
+    }, h("div", { class: "row" }, select, facts, buttons),
     errors.length || failing ? h("div", { class: "row-error", role: "alert",
       text: failing ? this.shapeError.errors.map((e) => e.msg).join("; ") : errors.map((e) => e.msg).join("; ") })
       : null);

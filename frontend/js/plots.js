@@ -7,6 +7,13 @@ export function plotly() {
   return window.Plotly;
 }
 
+/** A histogram's outline as a step line: the "before" drawn over the "after" bars. */
+export function outlineTrace(histogram, name, colour) {
+  const { edges, counts } = histogram;
+  return { type: "scatter", mode: "lines", x: edges, y: [...counts, counts[counts.length - 1]], name,
+    line: { shape: "hv", color: colour, width: 1.5 }, hovertemplate: "%{x:.4g}: %{y}<extra>" + name + "</extra>" };
+}
+
 /** Bars for a histogram: {edges, counts} -> a bar trace at the bin centres, bars touching. */
 export function histogramTrace(histogram, name, colour, opacity = 1) {
   const { edges, counts } = histogram;

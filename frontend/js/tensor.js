@@ -18,11 +18,12 @@ export class TensorView extends EventTarget {
     this.save = h("button", { type: "button", onclick: () => this.submit() }, "Set value");
     this.plots = h("div", { class: "tensor-plots" });
     this.note = h("p", { class: "hint" });
+    this.result = h("p", { class: "edit-result", role: "status" });
     clear(root, h("h2", { text: "Tensor" }),
       h("div", { class: "controls" }, field("Tensor", this.select), this.slice),
       this.plots, this.note,
       h("form", { class: "controls edit", onsubmit: (e) => { e.preventDefault(); this.submit(); } },
-        field("Index", this.index), field("Value", this.value), this.save));
+        field("Index", this.index), field("Value", this.value), this.save), this.result);
   }
 
   /** params: /params answer (names with tied aliases). */
@@ -32,6 +33,10 @@ export class TensorView extends EventTarget {
     const current = this.select.value;
     clear(this.select, names.map((n) => h("option", { value: n, text: n })));
     if (names.includes(current)) this.select.value = current;
+  }
+
+  choose(name) {
+    this.select.value = name;
   }
 
   open(name) {
@@ -102,7 +107,7 @@ export class TensorView extends EventTarget {
   }
 
   submit() {
-    if (!this.current) return;
+    if (!this.current || this.save.disabled) return;
     const index = this.index.value.split(/[\s,]+/).filter(Boolean).map(Number);
     const value = Number(this.value.value);
     this.dispatchEvent(new CustomEvent("edit", { detail: { name: this.current.name, index, value,
@@ -110,6 +115,6 @@ export class TensorView extends EventTarget {
   }
 
   showValue(text) {
-    this.note.textContent = text;
+    this.result.textContent = text;
   }
 }

@@ -14,9 +14,10 @@ export class TopBar extends EventTarget {
     this.dtype = h("select", { onchange: () => draft.setHeader({ dtype: this.dtype.value }) },
       ["float32", "float64", "float16", "bfloat16"].map((d) => h("option", { value: d, text: d })));
     this.shapeField = field("Input shape", this.shape);
-    this.build = h("button", { type: "button", class: "primary", onclick: () => this.emit("build") }, "Build");
-    this.materialize = h("button", { type: "button", onclick: () => this.emit("materialize"), hidden: true },
-      "Materialize");
+    this.build = h("button", { type: "button", class: "primary",
+      onclick: () => !this.build.disabled && this.emit("build") }, "Build");
+    this.materialize = h("button", { type: "button", hidden: true,
+      onclick: () => !this.materialize.disabled && this.emit("materialize") }, "Materialize");
     this.status = h("div", { class: "status", role: "status", "aria-live": "polite" });
     this.share = h("button", { type: "button", onclick: () => this.emit("share") }, "Copy spec link");
     clear(root,

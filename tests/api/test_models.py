@@ -28,6 +28,7 @@ async def test_create_answers_a_model_with_etag(client):
     ({"layers": [{"tie": "nobody"}]}, "layers[0].tie", "no entry is named"),
     ({"layers": []}, "layers", "at least 1"),
     ({"layers": [{"type": "ReLU"}], "colour": "red"}, "colour", "unexpected key"),
+    ({"layers": [{"type": "ReLU"}], "seed": 2**64}, "seed", "less than or equal"),
 ])
 async def test_invalid_specs_are_422_with_the_path(client, spec, path, words):
     response = await client.post("/api/models", json=spec)

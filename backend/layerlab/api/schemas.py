@@ -25,7 +25,7 @@ class SetElementRequest(Body):
 class ForwardRequest(Body):
     input: Any = Field(default=None, description="nested lists, batch first; a seeded random batch when absent")
     batch: PositiveInt = 2
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
     mode: Literal["eval", "train"] = "eval"
     bins: PositiveInt = 30
 
@@ -34,7 +34,7 @@ class CompareRequest(Body):
     a: str
     b: str
     batch: PositiveInt = 2
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
 
 
 class CodeRequest(Body):

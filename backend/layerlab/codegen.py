@@ -175,6 +175,8 @@ class _Reader:
         self.emitted.add(net_name)
         spec: dict[str, Any] = {"name": net_name, "layers": self._entries(call)}
         shape = next((self.inputs[x] for m, x in self.calls if m == net_name and x in self.inputs), None)
+        if shape is None and not self.calls and len(self.inputs) == 1:
+            shape = next(iter(self.inputs.values()))  # one example input and no call: it is the net's
         if shape is not None:
             spec["input_shape"] = shape
         return spec

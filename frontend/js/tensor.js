@@ -23,7 +23,7 @@ export class TensorView extends EventTarget {
       h("div", { class: "controls" }, field("Tensor", this.select), this.slice),
       this.plots, this.note,
       h("form", { class: "controls edit", onsubmit: (e) => { e.preventDefault(); this.submit(); } },
-        field("Index", this.index), field("Value", this.value), this.save), this.result);
+        field("Element index", this.index), field("Value", this.value), this.save), this.result);
   }
 
   /** params: /params answer (names with tied aliases). */

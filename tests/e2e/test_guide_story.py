@@ -58,7 +58,7 @@ def test_tie_edit_initialize_and_files(app: Page, tmp_path):
     table.get_by_role("button", name="2.weight").click()
     tensor = page.get_by_role("tabpanel", name="Tensor")
     expect(tensor.get_by_role("img", name="Heat map of 4.weight")).to_be_visible()
-    tensor.get_by_label("Index").fill("0, 0")
+    tensor.get_by_label("Element index").fill("0, 0")
     tensor.get_by_label("Value").fill("100")
     tensor.get_by_role("button", name="Set value").click()
     expect(tensor.locator(".edit-result")).to_contain_text("2.weight[0, 0] = 100; 4.weight shows it too")

@@ -68,6 +68,14 @@ def test_the_guides_source_reads_back_as_the_tied_spec(registry, limits):
     assert net.module[2] is net.module[4]
 
 
+def test_a_lone_example_input_gives_the_shape(registry, limits):
+    spec = from_code("net = nn.Sequential(nn.LazyLinear(3))\nX = torch.randn(5, 2, 7)\n", registry, limits)
+    assert spec["input_shape"] == [2, 7]
+    two = from_code("net = nn.Sequential(nn.LazyLinear(3))\nX = torch.randn(5, 2)\nY = torch.ones(1, 4)\n",
+                    registry, limits)
+    assert "input_shape" not in two
+
+
 def test_positional_and_prefixed_forms(registry, limits):
     spec = from_code("import torch\nnet = torch.nn.Sequential(torch.nn.Conv2d(3, 8, (3, 3), padding=1), "
                      "nn.Flatten(), nn.LeakyReLU(negative_slope=-0.5))\n", registry, limits)

@@ -1,4 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Both build .venv when missing.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 # A CPU build of torch lies on local disk; pick another build here (a CUDA machine wants its own).
@@ -11,7 +12,7 @@ DATA_DIR ?= data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint unit bench clean
+.PHONY: setup run test lint unit bench screenshots clean
 
 setup: $(STAMP)
 
@@ -37,6 +38,13 @@ unit: setup
 
 bench: setup
 	$(BIN)/python -m bench.stats
+	$(BIN)/python -m bench.files
+
+# The browser tests take screenshots of the main views; these are the ones the README shows.
+screenshots: setup
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+	mkdir -p docs
+	cp test-results/screenshots/{assemble,tensor,histograms,run,files}.png docs/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

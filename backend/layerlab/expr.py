@@ -96,7 +96,8 @@ class Expression:
             raise ExpressionError.at(path, f"cannot evaluate {self.source!r}: {exc}") from None
         if torch.broadcast_shapes(value.shape, w.shape) != w.shape:
             raise ExpressionError.at(path, f"the result has shape {list(value.shape)}, not w's {list(w.shape)}")
-        if w.device.type != "meta" and not bool(torch.isfinite(value).all()):
+        value = _as_float(value, ctx)
+        if w.device.type != "meta" and value.numel() and not _finite(value):
             raise ExpressionError.at(path, f"{self.source!r} gives values that are not finite (NaN or Inf)")
         return value.to(w.dtype).expand(w.shape)
 
@@ -178,11 +179,13 @@ def _eval(node: ast.AST, ctx: Ctx) -> torch.Tensor:
             raise ExpressionError.at(ctx["path"], f"{node.id} is not defined for this tensor")
         return _number(value, ctx)
     if isinstance(node, ast.BinOp):
-        return _as_float(_BINARY[type(node.op)](_eval(node.left, ctx), _eval(node.right, ctx)), ctx)
+        left, right = _numeric(_eval(node.left, ctx), _eval(node.right, ctx), ctx)
+        return _BINARY[type(node.op)](left, right)
     if isinstance(node, ast.UnaryOp):
         operand = _eval(node.operand, ctx)
         if isinstance(node.op, ast.Not):
-            return _as_float(operand == 0, ctx)
+            return operand == 0
+        operand = _as_float(operand, ctx)
         return -operand if isinstance(node.op, ast.USub) else operand
     if isinstance(node, ast.Compare):
         left, result = _eval(node.left, ctx), torch.ones((), dtype=torch.bool, device=ctx["w"].device)
@@ -191,20 +194,39 @@ def _eval(node: ast.AST, ctx: Ctx) -> torch.Tensor:
             step = _COMPARE[type(op)](left, right)
             result = result & step
             left = right
-        return _as_float(result, ctx)
+        return result
     if isinstance(node, ast.BoolOp):
         values = [_eval(v, ctx) != 0 for v in node.values]
         combined = values[0]
         for value in values[1:]:
             combined = combined & value if isinstance(node.op, ast.And) else combined | value
-        return _as_float(combined, ctx)
+        return combined
     if isinstance(node, ast.IfExp):
         return torch.where(_eval(node.test, ctx) != 0, _eval(node.body, ctx), _eval(node.orelse, ctx))
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)
-        return _as_float(FUNCTIONS[node.func.id][1](ctx, *(_eval(a, ctx) for a in node.args)), ctx)
+        args = [_eval(a, ctx) for a in node.args]
+        if node.func.id != "where":
+            args = [_as_float(a, ctx) for a in args]
+        else:
+            args = [args[0], *(_as_float(a, ctx) for a in args[1:])]
+        return _as_float(FUNCTIONS[node.func.id][1](ctx, *args), ctx)
     raise ExpressionError.at(ctx["path"], f"{type(node).__name__} is not allowed")  # unreachable after parse
 
 
 def _as_float(value: torch.Tensor, ctx: Ctx) -> torch.Tensor:
     return value.to(ctx["dtype"]) if value.dtype != ctx["dtype"] else value
+
+
+def _finite(value: torch.Tensor) -> bool:
+    """One pass and no big temporary: NaN propagates through min and max, Inf shows in them."""
+    lo, hi = torch.aminmax(value)
+    return math.isfinite(float(lo)) and math.isfinite(float(hi))
+
+
+def _numeric(a: torch.Tensor, b: torch.Tensor, ctx: Ctx) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masks stay bool (a fraction of the memory) until arithmetic needs numbers: bool + bool in
+    torch is a logical or, so two masks become floats; a mask and a float tensor promote by themselves."""
+    if a.dtype == torch.bool and b.dtype == torch.bool:
+        return _as_float(a, ctx), _as_float(b, ctx)
+    return a, b

@@ -201,9 +201,12 @@ def _check_on_meta(scheme: Scheme, kwargs: dict[str, Any], target: Target, path:
         pass
 
 
-def apply_init(net: Network, request: InitRequest, limits: Limits) -> dict[str, Any]:
-    """Apply the rules in order; on any failure every touched tensor is put back and the error raised.
+def apply_init(net: Network, request: InitRequest, limits: Limits, rollback: bool = True) -> dict[str, Any]:
+    """Apply the rules in order; every rule is checked before anything changes.
 
+    A failure while applying (a later expression that turns out not finite) puts every touched
+    tensor back when ``rollback`` is on, which costs a copy of each touched tensor. The service
+    turns it off: it drops the live network on failure and rebuilds it from the stored version.
     Returns ``{seed, applied: [{rule, scheme, params: [{name, positions}]}]}``.
     """
     if not net.materialized:
@@ -217,7 +220,8 @@ def apply_init(net: Network, request: InitRequest, limits: Limits) -> dict[str, 
         try:
             for step in steps:
                 for target in step.targets:
-                    backups.setdefault(id(target.tensor), (target.tensor, target.tensor.detach().clone()))
+                    if rollback and id(target.tensor) not in backups:
+                        backups[id(target.tensor)] = (target.tensor, target.tensor.detach().clone())
                     step.scheme.apply(target, step.kwargs, gen)
                 applied.append({"rule": step.index, "scheme": step.scheme.name,
                                 "params": [{"name": t.name, "positions": t.positions} for t in step.targets]})

@@ -214,7 +214,11 @@ class ModelService:
 
     def init(self, model_id: str, request: InitRequest, if_match: int | None) -> dict[str, Any]:
         with self._using(model_id, if_match) as live:
-            report = apply_init(live.net, request, self.limits)
+            try:  # no rollback copies (a copy of every touched tensor): a failure rebuilds from the store
+                report = apply_init(live.net, request, self.limits, rollback=False)
+            except LayerLabError:
+                self._forget(model_id)
+                raise
             touched = {p["name"] for step in report["applied"] for p in step["params"]}
             new = self._commit(model_id, live, live.net, "init", touched)
             return {**self._view(model_id, new), "report": report}

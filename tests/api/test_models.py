@@ -142,3 +142,14 @@ async def test_check_a_spec_without_storing_it(client):
         {"type": "Linear", "in_features": 10**6, "out_features": 10**6}]})).json()
     assert not too_big["ok"] and "max_params" in too_big["errors"][0]["msg"]
     assert (await client.get("/api/models")).json() == []
+
+
+async def test_a_rule_that_fails_midway_leaves_the_stored_values(client):
+    model = await create(client, TIED_NET)
+    url = f"/api/models/{model['id']}"
+    before = (await client.get(f"{url}/state_dict")).json()
+    failed = await client.post(f"{url}/init", json={"rules": [
+        {"scheme": "zeros"}, {"scheme": "expression", "param": "weight", "expr": "1 / w"}]})
+    assert failed.status_code == 422 and failed.json()["detail"]["errors"][0]["path"] == "rules[1].expr"
+    assert (await client.get(f"{url}/state_dict")).json() == before
+    assert (await client.get(url)).json()["version"] == 1

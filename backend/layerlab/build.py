@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 from torch.nn.parameter import is_lazy
+from torch.utils.flop_counter import FlopCounterMode
 
 from .config import Limits
 from .errors import LayerLabError, LimitError, SpecError
@@ -40,6 +41,7 @@ class Network:
     module: nn.Sequential
     device: torch.device
     output_shapes: dict[str, list[int]] = field(default_factory=dict)
+    flops_per_sample: int | None = None  # counted on meta for the input shape; None until known
 
     @property
     def dtype(self) -> torch.dtype:
@@ -258,7 +260,7 @@ def expected_input(module: nn.Module) -> str | None:
     return None
 
 
-def dry_run(net: Network, input_shape: list[int]) -> dict[str, list[int]]:
+def dry_run(net: Network, input_shape: list[int], counter: FlopCounterMode | None = None) -> dict[str, list[int]]:
     """A forward pass on zeros that gives lazy layers their shapes; returns each position's output shape."""
     shapes: dict[str, list[int]] = {}
     module, device, dtype, kind = net.module, net.device, net.dtype, net.input_tensor_kind()
@@ -266,7 +268,7 @@ def dry_run(net: Network, input_shape: list[int]) -> dict[str, list[int]]:
         x = torch.zeros(DRY_RUN_BATCH, *input_shape, dtype=torch.long, device=device)
     else:
         x = torch.zeros(DRY_RUN_BATCH, *input_shape, dtype=dtype, device=device)
-    with torch.no_grad(), eval_mode(module):
+    with torch.no_grad(), eval_mode(module), counter or nullcontext():
         try:
             run_positions(module, x, lambda address, _, y: shapes.__setitem__(address, list(y.shape[1:])))
         except ShapeError as exc:
@@ -287,19 +289,33 @@ def estimate(spec: NetworkSpec, registry: Registry, limits: Limits) -> tuple[int
 
 
 def probe(spec: NetworkSpec, registry: Registry, limits: Limits) -> Network:
-    """The network built on ``meta``: shapes and counts of every layer, no memory. Checks the limits."""
+    """The network built on ``meta``: shapes, counts and FLOPs of every layer, no memory.
+
+    Checks the limits on parameters, activations and FLOPs before anything real is done.
+    """
     check_spec(spec, registry, limits)
     with torch.device("meta"):
         module = construct(spec, registry).to(DTYPES[spec.dtype])
     shapes: dict[str, list[int]] = {}
+    flops = None
     if spec.input_shape is not None:
-        shapes = dry_run(Network(spec, module, torch.device("meta")), spec.input_shape)
+        counter = FlopCounterMode(display=False)
+        shapes = dry_run(Network(spec, module, torch.device("meta")), spec.input_shape, counter)
+        flops = counter.get_total_flops() // DRY_RUN_BATCH
     count = count_params(module)
     if count > limits.max_params:
         raise LimitError("max_params", limits.max_params, count, "the network's parameter count")
     if spec.input_shape is not None:
         check_activations(spec.input_shape, shapes, DRY_RUN_BATCH, limits)
-    return Network(spec, module, torch.device("meta"), shapes)
+        check_flops(flops, DRY_RUN_BATCH, limits)
+    return Network(spec, module, torch.device("meta"), shapes, flops)
+
+
+def check_flops(per_sample: int | None, batch: int, limits: Limits) -> None:
+    """A pass's floating-point operations (counted on meta) against ``max_flops``: compute is bounded too."""
+    if per_sample is not None and per_sample * batch > limits.max_flops:
+        raise LimitError("max_flops", limits.max_flops, per_sample * batch,
+                         f"the floating-point operations of a pass over a batch of {batch}")
 
 
 def check_activations(input_shape: list[int], shapes: dict[str, list[int]], batch: int, limits: Limits) -> None:
@@ -335,9 +351,24 @@ def skeleton(spec: NetworkSpec, registry: Registry, limits: Limits, device: torc
     built normally: its lazy tensors cost nothing.
     """
     probed = probe(spec, registry, limits)
-    if not probed.materialized:
-        return build(spec, registry, limits, device)
-    return Network(spec, probed.module.to_empty(device=device), device, probed.output_shapes)
+    if not probed.materialized or _shares_inside_modules(probed) or _has_non_persistent_buffers(probed.module):
+        return build(spec, registry, limits, device)  # to_empty would split the sharing or lose the buffers
+    return Network(spec, probed.module.to_empty(device=device), device, probed.output_shapes,
+                   probed.flops_per_sample)
+
+
+def _shares_inside_modules(net: Network) -> bool:
+    """A tensor shared other than by a tie of whole positions (a plugin's own weight sharing)."""
+    modules = dict(net.module.named_modules(remove_duplicate=False))
+    owners: dict[int, set[int]] = {}
+    for key, tensor in net.module.state_dict(keep_vars=True).items():
+        owner = modules[key.rsplit(".", 1)[0]] if "." in key else net.module
+        owners.setdefault(id(tensor), set()).add(id(owner))
+    return any(len(found) > 1 for found in owners.values())
+
+
+def _has_non_persistent_buffers(module: nn.Module) -> bool:
+    return any(m._non_persistent_buffers_set for m in module.modules())
 
 
 def materialize(net: Network, input_shape: list[int], registry: Registry, limits: Limits) -> Network:
@@ -348,8 +379,8 @@ def materialize(net: Network, input_shape: list[int], registry: Registry, limits
     if any(d < 1 for d in input_shape):
         raise SpecError.at("input_shape", f"{input_shape}: every dimension must be at least 1")
     spec = net.spec.model_copy(update={"input_shape": list(input_shape)})
-    estimate(spec, registry, limits)
+    probed = probe(spec, registry, limits)
     assert spec.seed is not None
     with global_seed(spec.seed + 1, net.device):
         shapes = dry_run(net, list(input_shape))
-    return Network(spec, net.module, net.device, shapes)
+    return Network(spec, net.module, net.device, shapes, probed.flops_per_sample)

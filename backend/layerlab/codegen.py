@@ -233,6 +233,8 @@ class _Reader:
             values = ast.literal_eval(size) if size is not None else [ast.literal_eval(a) for a in args]
         except ValueError:
             raise _fail(call, "the example input's size must be literal integers") from None
+        if not isinstance(values, (list, tuple)):
+            values = [values]
         if len(values) == 1 and isinstance(values[0], (list, tuple)):
             values = list(values[0])
         if not values or not all(isinstance(v, int) and v >= 1 for v in values):

@@ -27,6 +27,8 @@ class Limits:
     max_expr_length: int = 500
     max_batch: int = 4_096
     max_activation_elements: int = 200_000_000
+    max_flops: int = 200_000_000_000
+    max_expr_memory: int = 4 << 30
     max_code_length: int = 100_000
 
 
@@ -55,6 +57,8 @@ class Settings(BaseSettings):
     max_expr_length: int = Limits.max_expr_length
     max_batch: int = Limits.max_batch
     max_activation_elements: int = Limits.max_activation_elements
+    max_flops: int = Limits.max_flops
+    max_expr_memory: int = Limits.max_expr_memory
     max_code_length: int = Limits.max_code_length
 
     @property

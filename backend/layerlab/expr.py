@@ -24,6 +24,7 @@ import torch
 from .errors import SpecError
 
 MAX_NODES = 256
+MAX_DEPTH = 24
 MAX_EXPONENT = 64.0
 NAMES = ("w", "fan_in", "fan_out", "numel", "pi", "e")
 
@@ -46,6 +47,8 @@ def _bernoulli(ctx: Ctx, p: torch.Tensor) -> torch.Tensor:
     w = ctx["w"]
     if w.device.type == "meta":
         return torch.empty(w.shape, dtype=p.dtype, device="meta")
+    if p.numel() != 1 or not 0 <= float(p) <= 1:  # checked on the host: on CUDA a bad p is a device assert
+        raise ExpressionError.at(ctx["path"], "bernoulli(p) takes one probability p in [0, 1]")
     probabilities = torch.full(w.shape, float(p), dtype=p.dtype, device=w.device)
     return torch.bernoulli(probabilities, generator=ctx["generator"])  # Tensor.bernoulli_() ignores its values
 
@@ -81,6 +84,12 @@ class ExpressionError(SpecError):
 class Expression:
     source: str
     tree: ast.Expression
+    depth: int  # nesting: how many intermediate tensors evaluation can hold at once, at most
+
+    def memory(self, w: torch.Tensor) -> int:
+        """A bound on the bytes evaluation may hold for ``w``: a tensor of w's size per level."""
+        itemsize = 8 if w.dtype == torch.float64 else 4
+        return (self.depth + 2) * w.numel() * itemsize
 
     def evaluate(self, w: torch.Tensor, generator: torch.Generator, fan_in: int | None = None,
                  fan_out: int | None = None, path: str = "expr") -> torch.Tensor:
@@ -124,7 +133,15 @@ def parse(source: str, max_length: int, path: str = "expr") -> Expression:
             while not hasattr(located, "col_offset") and located in parents:
                 located = parents[located]  # operators carry no position; their expression does
             raise ExpressionError.at(path, f"col {getattr(located, 'col_offset', 0) + 1}: {problem}")
-    return Expression(source, tree)
+    depth = _depth(tree.body)
+    if depth > MAX_DEPTH:
+        raise ExpressionError.at(path, f"the expression nests {depth} levels deep; at most {MAX_DEPTH}")
+    return Expression(source, tree, depth)
+
+
+def _depth(node: ast.AST) -> int:
+    children = [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+    return 1 + max((_depth(c) for c in children), default=0)
 
 
 def _refuse(node: ast.AST) -> str | None:

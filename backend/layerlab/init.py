@@ -19,7 +19,7 @@ from torch import nn
 from . import expr
 from .build import Network
 from .config import Limits
-from .errors import NotMaterializedError, SpecError
+from .errors import LimitError, NotMaterializedError, SpecError
 from .layers import UnknownName, signature_model, validation_messages
 from .rng import generator, global_seed, new_seed
 from .spec import InitRequest, InitRule
@@ -71,11 +71,13 @@ def _reset_parameters(target: Target, kwargs: dict[str, Any], gen: torch.Generat
     reset = getattr(module, "reset_parameters", None)
     if not callable(reset):
         raise SpecError.at("scheme", f"{type(module).__name__} has no reset_parameters, so no default init")
-    others = {n: p.detach().clone() for n, p in module.named_parameters() if p is not target.tensor}
+    # reset_parameters may reset more than the target (BatchNorm resets its running stats too)
+    others = {n: t.detach().clone() for n, t in module.state_dict(keep_vars=True).items() if t is not target.tensor}
     with global_seed(_derived_seed(gen), target.tensor.device):
         reset()
+    state = module.state_dict(keep_vars=True)
     for name, value in others.items():
-        module.get_parameter(name).copy_(value)
+        state[name].copy_(value)
 
 
 def _derived_seed(gen: torch.Generator) -> int:
@@ -178,6 +180,12 @@ def plan(net: Network, request: InitRequest, limits: Limits) -> list[Step]:
             kwargs = {"parsed": expr.parse(kwargs["expr"], limits.max_expr_length, f"{path}.expr"),
                       "path": f"{path}.expr"}
         targets = select(net, rule, path)
+        if scheme.name == "expression":
+            largest = max(targets, key=lambda t: t.tensor.numel())
+            needed = kwargs["parsed"].memory(largest.tensor)
+            if needed > limits.max_expr_memory:
+                raise LimitError("max_expr_memory", limits.max_expr_memory, needed,
+                                 f"the memory {path}.expr may need for {largest.name}")
         for target in targets:
             _check_on_meta(scheme, kwargs, target, path)
         steps.append(Step(i, scheme, kwargs, targets))

@@ -149,17 +149,15 @@ def _require_values(net: Network, what: str) -> None:
 
 
 def tensor_aliases(net: Network) -> dict[str, list[str]]:
-    """Canonical parameter or buffer name -> every state-dict key that holds the same tensor."""
-    aliases = net.aliases()
-    out: dict[str, list[str]] = {}
-    for _, module in net.positions():
-        positions = aliases[id(module)]
-        if type(module).__name__ == "Sequential":
-            continue
-        for name, _ in [*module.named_parameters(), *module.named_buffers()]:
-            keys = [f"{p}.{name}" for p in positions]
-            out.setdefault(keys[0], keys)
-    return out
+    """Canonical state-dict key -> every key that holds the same tensor object (first key first).
+
+    Grouped by the tensors themselves, so a tie in the spec and a weight that a plugin module
+    shares between two of its submodules are found alike.
+    """
+    groups: dict[int, list[str]] = {}
+    for key, tensor in net.module.state_dict(keep_vars=True).items():
+        groups.setdefault(id(tensor), []).append(key)
+    return {keys[0]: keys for keys in groups.values()}
 
 
 def parameters(net: Network, with_stats: bool = True) -> list[dict[str, Any]]:
@@ -218,13 +216,15 @@ def set_element(net: Network, name: str, index: list[int], value: float) -> dict
     """``net[...].weight.data[i, j] = value``; every alias sees it, since it is one tensor."""
     _require_values(net, "setting values")
     tensor = resolve(net, name)
+    if not isinstance(tensor, torch.nn.Parameter):
+        raise NotFoundError(f"{name} is a buffer, not a parameter: only parameters are set one element at a time")
     if len(index) != tensor.dim():
         raise SpecError.at("index", f"{name} has {tensor.dim()} dimensions, the index {index} has {len(index)}")
     for axis, (i, size) in enumerate(zip(index, tensor.shape, strict=True)):
         if not 0 <= i < size:
             raise SpecError.at(f"index[{axis}]", f"{i} is outside 0..{size - 1} (the size of {name}'s axis {axis})")
-    if not math.isfinite(value) and tensor.is_floating_point() is False:
-        raise SpecError.at("value", f"{value} cannot be stored in {tensor.dtype}")
+    if not math.isfinite(float(torch.tensor(value, dtype=tensor.dtype))):
+        raise SpecError.at("value", f"{value} is not a finite {str(tensor.dtype).removeprefix('torch.')}")
     with torch.no_grad():
         tensor[tuple(index)] = value
     return {"name": name, "index": index, "value": json_float(float(tensor.detach()[tuple(index)]))}
@@ -235,8 +235,11 @@ def histograms(net: Network, limits: Limits, bins: int = 30, names: list[str] | 
     """Histogram and stats per parameter (each shared tensor once), optionally on a shared range."""
     _require_values(net, "computing histograms")
     check_bins(bins, limits)
+    if value_range is not None and not (math.isfinite(value_range[0]) and math.isfinite(value_range[1])
+                                        and value_range[0] < value_range[1]):
+        raise SpecError.at("lo", f"the range {list(value_range)} must be finite with lo < hi")
     params = dict(net.module.named_parameters())
-    chosen = names if names else list(params)
+    chosen = list(dict.fromkeys(names)) if names else list(params)  # each name once
     return {n: summarize(resolve(net, n), bins, value_range).histogram() for n in chosen}
 
 

@@ -13,7 +13,7 @@ import json
 import struct
 import zipfile
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -145,6 +145,13 @@ def _check_elements(obj: Any, limits: Limits) -> None:
         if entries > limits.max_file_entries:
             raise LimitError("max_file_entries", limits.max_file_entries, entries, "the file's number of entries")
         if isinstance(item, torch.Tensor):
+            if item.layout != torch.strided or item.device.type != "cpu":
+                raise FileContentError(f"a tensor in the file is {item.layout} on {item.device}: only dense tensors")
+            needed = item.numel() * item.element_size()
+            if needed and item.untyped_storage().nbytes() < needed:
+                raise FileContentError(f"a tensor of shape {list(item.shape)} declares {needed} bytes over a "
+                                       f"storage of {item.untyped_storage().nbytes()} (an expanded or overlapping "
+                                       "view): refused, it would unpack to far more than the file holds")
             total += item.numel()
             if total > limits.max_file_elements:
                 raise LimitError("max_file_elements", limits.max_file_elements, total,
@@ -236,11 +243,12 @@ def _compare(net: Network, incoming: OrderedDict[str, torch.Tensor]) -> dict[str
 
 # --- streaming ------------------------------------------------------------------------------------
 
-def stream_safetensors(entries: list[tuple[str, Any]], metadata: dict[str, str]) -> tuple[Iterator[bytes], int]:
+def stream_safetensors(entries: list[tuple[str, Any]], metadata: dict[str, str],
+                       on_close: Callable[[], None] = lambda: None) -> tuple[Iterator[bytes], int]:
     """A safetensors file assembled from stored blobs without loading them: ``(stream, length)``.
 
     ``entries`` are ``(key, BlobData)``; a blob that several keys share is written once per key,
-    since safetensors cannot share storage.
+    since safetensors cannot share storage. ``on_close`` runs when the stream ends or is dropped.
     """
     header: dict[str, Any] = {"__metadata__": metadata}
     offset = 0
@@ -251,9 +259,12 @@ def stream_safetensors(entries: list[tuple[str, Any]], metadata: dict[str, str])
     encoded += b" " * (-len(encoded) % 8)  # the format pads the header to 8 bytes
 
     def stream() -> Iterator[bytes]:
-        yield struct.pack("<Q", len(encoded)) + encoded
-        for _, blob in entries:
-            yield from _file_range(blob.path, blob.offset, blob.length)
+        try:
+            yield struct.pack("<Q", len(encoded)) + encoded
+            for _, blob in entries:
+                yield from _file_range(blob.path, blob.offset, blob.length)
+        finally:
+            on_close()
 
     return stream(), 8 + len(encoded) + offset
 

@@ -42,7 +42,7 @@ class Live:
 
     @property
     def nbytes(self) -> int:
-        seen = {id(t): t for t in self.net.module.state_dict().values()}
+        seen = {id(t): t for t in self.net.module.state_dict(keep_vars=True).values()}  # a tied tensor once
         return sum(t.numel() * t.element_size() for t in seen.values() if not torch.nn.parameter.is_lazy(t))
 
 
@@ -81,11 +81,12 @@ class ModelService:
         """A network rebuilt from a stored version: the spec's modules, the stored values."""
         spec = NetworkSpec.model_validate(record.spec)
         net = skeleton(spec, self.registry, self.limits, self.device)
-        tensors = self.store.load_tensors(record.manifest, self.device)
         state = net.module.state_dict(keep_vars=True)
         with torch.no_grad():
-            for key, value in tensors.items():
-                state[key].copy_(value)
+            for digest, keys in _by_blob(record.manifest).items():  # one tensor in host memory at a time
+                value = self.store.load_tensor(digest)
+                for key in keys:
+                    state[key].copy_(value)
         return net
 
     def _live(self, model_id: str) -> Live:
@@ -127,16 +128,20 @@ class ModelService:
                 raise
 
     def _read(self, model_id: str, version: int | None, fn: Callable[[Network], T]) -> T:
-        """Run ``fn`` on the current network, or on an old version rebuilt from the store."""
+        """Run ``fn`` on the current network, or on an old version rebuilt from the store.
+
+        Under the model's lock either way: an old version is not pruned while it is read, and
+        concurrent reads of old versions do not each hold a copy of the model.
+        """
         with self._using(model_id) as live:
             if version is None or version == live.version:
                 return fn(live.net)
-        return fn(self._network(self._record(model_id, version)))
+            return fn(self._network(self._record(model_id, version)))
 
     def _commit(self, model_id: str, live: Live, net: Network, action: str, touched: set[str] | None) -> Live:
         """Store the tensors a change touched (None: all) as the next version, then make it live."""
         groups = inspection.tensor_aliases(net)
-        state = {k: v for k, v in net.module.state_dict().items() if not torch.nn.parameter.is_lazy(v)}
+        state = _state(net)
         keys = set(state) if touched is None else {k for name in touched for k in groups.get(name, [name])}
         written = self.store.put_tensors({k: v for k, v in state.items() if k in keys})
         manifest = {k: written.get(k) or live.manifest[k] for k in state}
@@ -165,12 +170,12 @@ class ModelService:
         net = build(spec, self.registry, self.limits, self.device)
         return self._create(net, action, None)
 
-    def _create(self, net: Network, action: str, manifest: Manifest | None) -> dict[str, Any]:
+    def _create(self, net: Network, action: str, manifest: Manifest | None, held: Manifest | None = None
+                ) -> dict[str, Any]:
         model_id = uuid.uuid4().hex[:12]
-        written: Manifest = {}
+        written: Manifest = held or {}
         if manifest is None:
-            state = {k: v for k, v in net.module.state_dict().items() if not torch.nn.parameter.is_lazy(v)}
-            manifest = written = self.store.put_tensors(state)
+            manifest = written = self.store.put_tensors(_state(net))
         record = VersionRecord(model_id, 1, action, _now(), net.spec.dump(), manifest, net.param_count,
                                net.materialized)
         self.store.commit(record, None, written)
@@ -203,7 +208,9 @@ class ModelService:
         """A new model with the same spec and the same stored tensors (only the manifest is copied)."""
         with self._using(model_id) as live:
             record = self._record(model_id, live.version)
-        return self._create(self._network(record), f"clone of {model_id} v{record.version}", record.manifest)
+            held = self.store.hold(record.manifest)  # safe from a concurrent delete until committed
+            net = self._network(record)
+        return self._create(net, f"clone of {model_id} v{record.version}", record.manifest, held)
 
     # --- changes --------------------------------------------------------------------------------
 
@@ -274,7 +281,7 @@ class ModelService:
         return self._read(model_id, None, lambda net: inspection.values_page(net, name, offset, limit, self.limits))
 
     def forward(self, model_id: str, **kwargs: Any) -> dict[str, Any]:
-        return self._read(model_id, None, lambda net: forward.forward(net, self.limits, **kwargs))
+        return self._read(model_id, None, lambda net: forward.forward(net, self.registry, self.limits, **kwargs))
 
     def compare(self, a: str, b: str, batch: int, seed: int | None) -> dict[str, Any]:
         """The same seeded batch through both networks (eval mode): equal outputs?"""
@@ -299,18 +306,19 @@ class ModelService:
         with self._using(model_id) as live:
             record = self._record(model_id, version if version is not None else live.version)
             name = f"{_slug(record.spec.get('name', 'network'))}-v{record.version}.{fmt}"
-            if fmt == "safetensors":
+            if fmt == "safetensors":  # the blobs stay held while they stream: pruning cannot cut it short
+                held = self.store.hold(record.manifest)
                 stream, length = io.stream_safetensors(
                     [(k, self.store.blob_data(h)) for k, h in record.manifest.items()],
-                    {"format": "pt", "layerlab_spec": _json(record.spec), "layerlab_version": str(record.version)})
+                    {"format": "pt", "layerlab_spec": _json(record.spec), "layerlab_version": str(record.version)},
+                    on_close=lambda: self.store.abandon(held))
                 return name, stream, length
             tmp = Path(tempfile.mkstemp(prefix="layerlab-", suffix=".pt")[1])
             try:
-                if record.version == live.version:
+                if record.version == live.version and live.net.device.type == "cpu":
                     io.save_state_dict(live.net, tmp, "pt")
-                else:
-                    tensors = self.store.load_tensors(record.manifest, torch.device("cpu"))
-                    torch.save(tensors, tmp)
+                else:  # CPU tensors in the file, whatever the device: plain torch.load reads it anywhere
+                    torch.save(self.store.load_tensors(record.manifest, torch.device("cpu")), tmp)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
@@ -341,6 +349,18 @@ class ModelService:
 
     def from_code(self, source: str) -> dict[str, Any]:
         return codegen.from_code(source, self.registry, self.limits)
+
+
+def _state(net: Network) -> dict[str, torch.Tensor]:
+    """The state dict with tied keys as one tensor object (``keep_vars``), lazy tensors left out."""
+    return {k: v for k, v in net.module.state_dict(keep_vars=True).items() if not torch.nn.parameter.is_lazy(v)}
+
+
+def _by_blob(manifest: Manifest) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for key, digest in manifest.items():
+        groups.setdefault(digest, []).append(key)
+    return groups
 
 
 def _now() -> float:

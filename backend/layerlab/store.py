@@ -78,6 +78,8 @@ class Store(Protocol):
     def versions(self, model_id: str) -> list[VersionRecord]: ...
     def delete(self, model_id: str) -> bool: ...
     def load_tensors(self, manifest: Manifest, device: torch.device) -> dict[str, torch.Tensor]: ...
+    def load_tensor(self, digest: str) -> torch.Tensor: ...
+    def hold(self, manifest: Manifest) -> Manifest: ...
     def blob_data(self, digest: str) -> BlobData: ...
 
 
@@ -137,27 +139,41 @@ class SqliteStore:
         """
         manifest: Manifest = {}
         by_object: dict[int, str] = {}
-        marked: set[str] = set()
-        for key, tensor in tensors.items():
-            if id(tensor) not in by_object:
-                digest_hex = digest(tensor)
-                if digest_hex not in marked:
-                    marked.add(digest_hex)
-                    with self._lock:
-                        self._pending[digest_hex] = self._pending.get(digest_hex, 0) + 1
-                self._write(digest_hex, tensor)
-                by_object[id(tensor)] = digest_hex
-            manifest[key] = by_object[id(tensor)]
+        try:
+            for key, tensor in tensors.items():
+                if id(tensor) not in by_object:
+                    digest_hex = digest(tensor)
+                    if digest_hex not in manifest.values():
+                        self.hold({key: digest_hex})
+                    manifest[key] = digest_hex  # recorded before the write, so a failure releases it
+                    self._write(digest_hex, tensor)
+                    by_object[id(tensor)] = digest_hex
+                manifest[key] = by_object[id(tensor)]
+        except BaseException:
+            self._release(manifest)
+            raise
+        return manifest
+
+    def hold(self, manifest: Manifest) -> Manifest:
+        """Mark a manifest's blobs pending (safe from garbage collection) until ``commit`` or ``abandon``."""
+        with self._lock:
+            for digest_hex in set(manifest.values()):
+                self._pending[digest_hex] = self._pending.get(digest_hex, 0) + 1
         return manifest
 
     def _write(self, digest_hex: str, tensor: torch.Tensor) -> None:
         path = self.blob_path(digest_hex)
         if not path.exists():
-            path.parent.mkdir(exist_ok=True)
+            if not path.parent.exists():
+                path.parent.mkdir(exist_ok=True)
+                _fsync(self.blobs)  # the new shard folder's own entry
             tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            safetensors.torch.save_file({"t": tensor.detach().to("cpu").contiguous()}, str(tmp))
-            _fsync(tmp)
-            os.replace(tmp, path)
+            try:
+                safetensors.torch.save_file({"t": tensor.detach().to("cpu").contiguous()}, str(tmp))
+                _fsync(tmp)
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
             _fsync(path.parent)
 
     def blob_data(self, digest_hex: str) -> BlobData:
@@ -168,6 +184,10 @@ class SqliteStore:
             info = json.loads(f.read(header_size))["t"]
         start, end = info["data_offsets"]
         return BlobData(path, 8 + header_size + start, end - start, info["dtype"], info["shape"])
+
+    def load_tensor(self, digest_hex: str) -> torch.Tensor:
+        """One blob's tensor, in host memory."""
+        return safetensors.torch.load_file(str(self.blob_path(digest_hex)), device="cpu")["t"]
 
     def load_tensors(self, manifest: Manifest, device: torch.device) -> dict[str, torch.Tensor]:
         """The state dict of a manifest; keys that share a blob share one tensor."""

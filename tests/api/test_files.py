@@ -130,3 +130,10 @@ async def test_inspect_any_tensor_file(client):
     assert [item["kind"] for item in listed["root"]["items"]] == ["tensor", "tensor"]
     st = (await client.post("/api/files/inspect", content=safetensors.torch.save({"a": y}))).json()
     assert st["format"] == "safetensors" and st["root"]["items"]["a"]["shape"] == [4]
+
+
+async def test_a_malformed_multipart_body_is_422(client):
+    model = await create(client, TIED_NET)
+    response = await client.put(f"/api/models/{model['id']}/state_dict/file", content=b"--xyz\r\nnot a header\r\n\r\n",
+                                headers={"content-type": "multipart/form-data; boundary=xyz"})
+    assert response.status_code == 422

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,35 @@ def test_a_failed_commit_leaves_the_model_as_stored(tmp_path, monkeypatch):
     assert service.state_dict(model_id, None) == before
     assert service.get(model_id)["version"] == 1
     assert torch.tensor(before["0.weight"]["values"])[0, 0] != 9.0
+
+
+def test_a_plugin_that_shares_its_own_weights_survives_a_rebuild(tmp_path, monkeypatch):
+    (tmp_path / "tied_plugin.py").write_text(textwrap.dedent('''
+        import torch
+        from torch import nn
+
+        class AutoEncoder(nn.Module):
+            """Encodes and decodes with one weight (the decoder is tied to the encoder)."""
+            def __init__(self, width: int = 4):
+                super().__init__()
+                self.enc = nn.Linear(width, width, bias=False)
+                self.dec = nn.Linear(width, width, bias=False)
+                self.dec.weight = self.enc.weight
+                self.register_buffer("scratch", torch.zeros(1), persistent=False)
+            def forward(self, x):
+                return self.dec(self.enc(x))
+
+        def register(registry):
+            registry.add(AutoEncoder, example={"width": 4}, example_input=[4])
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    data = tmp_path / "data"
+    service = ModelService(Settings(data_dir=data, plugins=["tied_plugin"]))
+    model_id = service.create(parse_spec({"input_shape": [4], "layers": [{"type": "AutoEncoder"}]}))["id"]
+    assert [p["tied"] for p in service.params(model_id)] == [["0.dec.weight"]]
+    service.set_element(model_id, "0.dec.weight", [1, 2], 7.0, None)
+    restarted = ModelService(Settings(data_dir=data, plugins=["tied_plugin"]))
+    net = restarted._live(model_id).net
+    assert net.module[0].enc.weight is net.module[0].dec.weight
+    assert float(net.module[0].enc.weight.detach()[1, 2]) == 7.0
+    sys.modules.pop("tied_plugin", None)

@@ -98,3 +98,8 @@ def test_source_outside_the_grammar_is_refused_with_line_and_column(source, wher
         from_code(source, registry, limits)
     message = caught.value.errors[0]["msg"]
     assert where in message and what in message, message
+
+
+def test_a_size_keyword_with_one_number(registry, limits):
+    spec = from_code("net = nn.Sequential(nn.LazyLinear(3))\nX = torch.randn(size=5)\nnet(X)\n", registry, limits)
+    assert spec["input_shape"] == []

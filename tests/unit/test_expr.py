@@ -104,3 +104,14 @@ def test_arbitrary_text_fails_only_with_expression_errors(source):
         return
     assert result.shape == W.shape and bool(torch.isfinite(result).all())
     assert not math.isnan(float(result.sum()))
+
+
+def test_bernoulli_checks_its_probability_on_the_host():
+    with pytest.raises(ExpressionError, match=r"in \[0, 1\]"):
+        value("bernoulli(2)")
+
+
+def test_nesting_is_limited():
+    with pytest.raises(ExpressionError, match="levels deep"):
+        parse("-w+(" * 30 + "w" + ")" * 30, 500)
+    assert parse("w * (abs(w) >= 5)", 500).depth == 4

@@ -140,17 +140,17 @@ def test_save_and_load_a_tensor_a_list_and_a_dict(tmp_path, limits):
     assert mydict2.keys() == {"x", "y"} and torch.equal(mydict2["y"], y)
 
 
-def test_mlp_parameters_reload_into_a_clone(make_net, limits, tmp_path):
+def test_mlp_parameters_reload_into_a_clone(make_net, registry, limits, tmp_path):
     net = make_net(MLP, seed=1)
     X = torch.randn(size=(2, 20))
-    Y = forward(net, limits, data=X.tolist())["output"]
+    Y = forward(net, registry, limits, data=X.tolist())["output"]
     path = tmp_path / "mlp.params"
     save_state_dict(net, path, "pt")
     plain = torch.load(path, weights_only=True)
     assert list(plain) == list(net.module.state_dict())
     clone = make_net(MLP, seed=2)
-    assert forward(clone, limits, data=X.tolist())["output"] != Y
+    assert forward(clone, registry, limits, data=X.tolist())["output"] != Y
     report = load_state_dict(clone, path, limits)
     assert report["missing"] == [] and report["unexpected"] == []
-    assert forward(clone, limits, data=X.tolist())["output"] == Y
+    assert forward(clone, registry, limits, data=X.tolist())["output"] == Y
     assert torch.equal(clone.module(X), net.module(X))

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from layerlab.errors import SpecError
+from layerlab.config import Limits
+from layerlab.errors import LimitError, SpecError
 from layerlab.expr import ExpressionError
 from layerlab.forward import forward
 from layerlab.init import SCHEMES, apply_init, catalog
@@ -117,7 +118,7 @@ def test_a_non_finite_result_after_earlier_rules_rolls_them_back(make_net, limit
     assert torch.equal(net.module[0].weight, before)
 
 
-def test_same_seed_same_parameters_under_concurrency(make_net, limits):
+def test_same_seed_same_parameters_under_concurrency(make_net, registry, limits):
     """Many threads init and run dropout at once; each result equals the single-threaded one."""
     spec = {"input_shape": [64], "layers": [{"type": "Linear", "in_features": 64, "out_features": 64},
                                             {"type": "Dropout", "p": 0.5}, {"type": "Linear", "in_features": 64,
@@ -128,7 +129,7 @@ def test_same_seed_same_parameters_under_concurrency(make_net, limits):
     def run(seed: int) -> list[torch.Tensor]:
         net = make_net(spec, seed=seed)
         apply_init(net, parse_init({**rules, "seed": seed}), limits)
-        out = forward(net, limits, seed=seed, mode="train", batch=8)["output"]
+        out = forward(net, registry, limits, seed=seed, mode="train", batch=8)["output"]
         return [*(p.detach().clone() for p in net.module.parameters()), torch.tensor(out)]
 
     expected = {seed: run(seed) for seed in range(6)}
@@ -141,3 +142,19 @@ def test_same_seed_same_parameters_under_concurrency(make_net, limits):
         thread.join()
     for seed, tensors in results.items():
         assert all(torch.equal(a, b) for a, b in zip(tensors, expected[seed], strict=True))
+
+
+def test_default_on_batch_norm_leaves_the_running_stats(make_net, limits):
+    net = make_net({"input_shape": [3], "layers": [{"type": "BatchNorm1d", "num_features": 3}]})
+    with torch.no_grad():
+        net.module[0].running_mean.fill_(5.0)
+    apply_init(net, parse_init({"rules": [{"param": "weight", "scheme": "default"}]}), limits)
+    assert torch.equal(net.module[0].running_mean, torch.full((3,), 5.0))
+
+
+def test_expression_memory_is_bounded(make_net):
+    net = make_net({"input_shape": [100], "layers": [{"type": "Linear", "in_features": 100, "out_features": 100}]})
+    request = parse_init({"rules": [{"param": "weight", "scheme": "expression", "expr": "w * (abs(w) >= 5)"}]})
+    with pytest.raises(LimitError) as caught:
+        apply_init(net, request, Limits(max_expr_memory=100_000))
+    assert caught.value.limit == "max_expr_memory" and "0.weight" in str(caught.value)

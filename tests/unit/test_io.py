@@ -86,9 +86,20 @@ def test_a_tensor_declaring_more_elements_than_its_storage_is_refused(tmp_path):
     path = tmp_path / "stride0.pt"
     torch.save({"w": torch.zeros(1).expand(50_000_000)}, path)  # one float of storage
     assert path.stat().st_size < 10_000
+    with pytest.raises(FileContentError, match="expanded or overlapping"):
+        read_tensors(path, Limits())
+    big = tmp_path / "big.pt"
+    torch.save({"w": torch.zeros(2_000_000)}, big)
     with pytest.raises(LimitError) as caught:
-        read_tensors(path, Limits(max_file_elements=1_000_000))
+        read_tensors(big, Limits(max_file_elements=1_000_000))
     assert caught.value.limit == "max_file_elements"
+
+
+def test_sparse_tensors_are_refused(tmp_path):
+    path = tmp_path / "sparse.pt"
+    torch.save({"w": torch.eye(3).to_sparse()}, path)
+    with pytest.raises(FileContentError, match="only dense"):
+        read_tensors(path, Limits())
 
 
 def test_a_safetensors_header_is_checked_before_loading(tmp_path):

@@ -62,7 +62,7 @@ def test_save_then_load_gives_the_same_outputs(spec, fmt, seed):
         save_state_dict(net, path, fmt)
         load_state_dict(clone, path, LIMITS)
     x = torch.randn(3, *spec["input_shape"]).tolist()
-    assert forward(net, LIMITS, data=x)["output"] == forward(clone, LIMITS, data=x)["output"]
+    assert forward(net, REGISTRY, LIMITS, data=x)["output"] == forward(clone, REGISTRY, LIMITS, data=x)["output"]
 
 
 @settings(max_examples=40, deadline=None)

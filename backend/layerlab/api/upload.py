@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from fastapi import Request
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..errors import LimitError, SpecError
@@ -90,11 +91,14 @@ async def _copy(request: Request, sink: _Sink) -> None:
         raise SpecError.at("file", "a multipart body needs a boundary")
     parser = MultipartParser(boundary, sink.callbacks())  # type: ignore[arg-type]
     received = 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > sink.limit + MULTIPART_SLACK:
-            raise LimitError("max_upload_bytes", sink.limit, None, "the upload's size")
-        parser.write(chunk)
-    parser.finalize()
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > sink.limit + MULTIPART_SLACK:
+                raise LimitError("max_upload_bytes", sink.limit, None, "the upload's size")
+            parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise SpecError.at(sink.field.decode(), f"the multipart body is malformed: {exc}") from None
     if not sink.found:
         raise SpecError.at(sink.field.decode(), f"no multipart field {sink.field.decode()!r} in the upload")

@@ -179,7 +179,7 @@ def construct(spec: NetworkSpec, registry: Registry) -> nn.Sequential:
         else:
             try:
                 module = registry.get(entry.type or "").construct(entry.args)
-            except (ValueError, RuntimeError, TypeError, OverflowError) as exc:
+            except (ValueError, RuntimeError, TypeError, OverflowError, AssertionError) as exc:
                 raise SpecError.at(error_path(paths[id(entry)]), f"{entry.type}: {exc}") from None
         if entry.name:
             made[entry.name] = module
@@ -294,6 +294,8 @@ def probe(spec: NetworkSpec, registry: Registry, limits: Limits) -> Network:
     Checks the limits on parameters, activations and FLOPs before anything real is done.
     """
     check_spec(spec, registry, limits)
+    if spec.input_shape is not None:
+        check_activations(spec.input_shape, {}, DRY_RUN_BATCH, limits)  # the input alone, before any work
     with torch.device("meta"):
         module = construct(spec, registry).to(DTYPES[spec.dtype])
     shapes: dict[str, list[int]] = {}

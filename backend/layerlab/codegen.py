@@ -116,8 +116,8 @@ def from_code(source: str, registry: Registry, limits: Limits) -> dict[str, Any]
         raise CodeError.at("code", f"{len(source)} characters; the limit max_code_length is {limits.max_code_length}")
     try:
         tree = ast.parse(source)
-    except (SyntaxError, RecursionError, MemoryError) as exc:
-        line, col = getattr(exc, "lineno", "?"), getattr(exc, "offset", "?")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        line, col = getattr(exc, "lineno", None) or "?", getattr(exc, "offset", None) or "?"
         raise CodeError.at("code", f"line {line}, col {col}: not valid Python: {getattr(exc, 'msg', exc)}") from None
     return _Reader(registry).read(tree)
 
@@ -231,7 +231,7 @@ class _Reader:
         size = next((k.value for k in call.keywords if k.arg == "size"), None)
         try:
             values = ast.literal_eval(size) if size is not None else [ast.literal_eval(a) for a in args]
-        except ValueError:
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             raise _fail(call, "the example input's size must be literal integers") from None
         if not isinstance(values, (list, tuple)):
             values = [values]
@@ -271,7 +271,7 @@ class _Reader:
                 raise _fail(node, "**kwargs are not supported")
             try:
                 entry[name] = _json_literal(ast.literal_eval(value))
-            except ValueError:
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 raise _fail(value, f"the argument {name} of {layer} must be a literal value") from None
         return entry
 

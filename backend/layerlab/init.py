@@ -230,7 +230,12 @@ def apply_init(net: Network, request: InitRequest, limits: Limits, rollback: boo
                 for target in step.targets:
                     if rollback and id(target.tensor) not in backups:
                         backups[id(target.tensor)] = (target.tensor, target.tensor.detach().clone())
-                    step.scheme.apply(target, step.kwargs, gen)
+                    try:
+                        step.scheme.apply(target, step.kwargs, gen)
+                    except (RuntimeError, ValueError, NotImplementedError, OverflowError) as exc:
+                        # what torch refuses only on real data (std < 0, a > b, an op missing for float16)
+                        raise SpecError.at(f"rules[{step.index}]", f"{step.scheme.name} cannot initialize "
+                                           f"{target.name}: {str(exc).splitlines()[0]}") from None
                 applied.append({"rule": step.index, "scheme": step.scheme.name,
                                 "params": [{"name": t.name, "positions": t.positions} for t in step.targets]})
         except Exception:

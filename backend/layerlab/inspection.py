@@ -47,7 +47,7 @@ def _map_floats(values: Any) -> Any:
 @dataclass
 class Summary:
     stats: dict[str, Any]
-    edges: list[float] | None = None
+    edges: list[float | str] | None = None
     counts: list[int] | None = None
 
     def histogram(self) -> dict[str, Any]:
@@ -73,6 +73,7 @@ def summarize(t: torch.Tensor, bins: int | None = None, value_range: tuple[float
             inf = int(torch.isinf(flat).sum())
             flat = flat[torch.isfinite(flat)]
             n = flat.numel()
+    stats: dict[str, Any]
     if n == 0:
         stats = {"count": 0, "mean": None, "std": None, "min": None, "max": None, "norm": 0.0,
                  "zero_fraction": None, "nan": nan, "inf": inf}
@@ -85,12 +86,12 @@ def summarize(t: torch.Tensor, bins: int | None = None, value_range: tuple[float
     std = math.sqrt(max(m2, 0.0) / (total - 1)) if total > 1 else None
     if lo == hi:
         std = 0.0 if total > 1 else None
-    stats = {"count": total, "mean": mean, "std": std, "min": lo, "max": hi,
-             "norm": math.sqrt(max(m2 + total * mean * mean, 0.0)), "zero_fraction": zeros / total,
-             "nan": nan, "inf": inf}
+    stats = {"count": total, "mean": json_float(mean), "std": None if std is None else json_float(std),
+             "min": lo, "max": hi, "norm": json_float(math.sqrt(max(m2 + total * mean * mean, 0.0))),
+             "zero_fraction": zeros / total, "nan": nan, "inf": inf}
     if not bins:
         return Summary(stats)
-    edges = [hist_lo + (hist_hi - hist_lo) * i / bins for i in range(bins + 1)]
+    edges = [json_float(hist_lo + (hist_hi - hist_lo) * i / bins) for i in range(bins + 1)]
     return Summary(stats, edges, counts)
 
 

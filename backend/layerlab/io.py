@@ -29,6 +29,9 @@ Format = Literal["pt", "safetensors"]
 FORMATS: tuple[Format, ...] = ("pt", "safetensors")
 MEDIA_TYPES = {"pt": "application/octet-stream", "safetensors": "application/octet-stream"}
 SAFETENSORS_MAX_HEADER = 100 << 20
+SAFETENSORS_DTYPES = ("F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL")
+DTYPES = (torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.int16,
+          torch.int8, torch.uint8, torch.bool)
 
 
 def detect_format(head: bytes) -> Format:
@@ -108,7 +111,7 @@ def _check_safetensors_header(path: Path, limits: Limits) -> None:
         (size,) = struct.unpack("<Q", f.read(8))
         try:
             header = json.loads(f.read(size))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise FileContentError(f"the safetensors header is not JSON: {exc}") from None
     if not isinstance(header, dict):
         raise FileContentError("the safetensors header is not a JSON object")
@@ -119,6 +122,9 @@ def _check_safetensors_header(path: Path, limits: Limits) -> None:
         shape = info.get("shape") if isinstance(info, dict) else None
         if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
             raise FileContentError(f"the safetensors entry {key!r} has no valid shape")
+        if info.get("dtype") not in SAFETENSORS_DTYPES:
+            raise FileContentError(f"the safetensors entry {key!r} has dtype {info.get('dtype')!r}; supported: "
+                                   f"{', '.join(SAFETENSORS_DTYPES)}")
         numels.append(_prod(shape))
     if len(numels) > limits.max_file_entries:
         raise LimitError("max_file_entries", limits.max_file_entries, len(numels), "the file's number of tensors")
@@ -145,8 +151,13 @@ def _check_elements(obj: Any, limits: Limits) -> None:
         if entries > limits.max_file_entries:
             raise LimitError("max_file_entries", limits.max_file_entries, entries, "the file's number of entries")
         if isinstance(item, torch.Tensor):
-            if item.layout != torch.strided or item.device.type != "cpu":
-                raise FileContentError(f"a tensor in the file is {item.layout} on {item.device}: only dense tensors")
+            if getattr(item, "is_nested", False) or item.is_quantized or item.layout != torch.strided \
+                    or item.device.type != "cpu":
+                raise FileContentError("a tensor in the file is nested, quantized, sparse or not on the CPU: "
+                                       "only dense tensors")
+            if item.dtype not in DTYPES:
+                raise FileContentError(f"a tensor in the file is {item.dtype}; supported: "
+                                       f"{', '.join(str(d).removeprefix('torch.') for d in DTYPES)}")
             needed = item.numel() * item.element_size()
             if needed and item.untyped_storage().nbytes() < needed:
                 raise FileContentError(f"a tensor of shape {list(item.shape)} declares {needed} bytes over a "

@@ -34,6 +34,7 @@ InputKind = Literal["float", "index"]
 _POSITIVE = {"in_features", "out_features", "in1_features", "in2_features", "in_channels", "out_channels",
              "num_features", "num_embeddings", "embedding_dim", "num_groups", "num_channels",
              "num_parameters", "in_units", "units", "groups"}
+_POSITIVE_EVERYWHERE = {"kernel_size", "stride", "dilation"}  # ints or tuples of ints, each at least 1
 _BOUNDS: dict[str, dict[str, float]] = {"p": {"ge": 0.0, "le": 1.0}, "eps": {"gt": 0.0}}
 
 
@@ -136,7 +137,22 @@ def _mentions_tensor(annotation: Any) -> bool:
     return "Tensor" in repr(annotation) or "Module" in repr(annotation)
 
 
+def _positive_ints(annotation: Any) -> Any:
+    """The same type with every ``int`` in it (in unions and tuples too) at least 1."""
+    if annotation is int:
+        return Annotated[int, Field(ge=1)]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (Union, types.UnionType):
+        return Union[tuple(_positive_ints(a) for a in args)]  # noqa: UP007 - built from a runtime tuple
+    if origin in (tuple, list) and args:
+        inner = tuple(a if a is Ellipsis else _positive_ints(a) for a in args)
+        return origin[inner] if origin is tuple else list[inner[0]]  # type: ignore[valid-type]
+    return annotation
+
+
 def _constrained(name: str, annotation: Any) -> Any:
+    if name in _POSITIVE_EVERYWHERE:
+        return _positive_ints(annotation)
     if name in _POSITIVE and annotation is int:
         return Annotated[int, Field(ge=1)]
     if name in _BOUNDS and annotation is float:
@@ -170,8 +186,11 @@ def signature_model(fn: Callable[..., Any], name: str, skip: int, exclude: tuple
             if default is ...:
                 raise ValueError(f"{name}: argument {param.name!r} takes a tensor and has no default")
             continue
-        fields[param.name] = (_constrained(param.name, _json_type(annotation)), default)
-    config = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
+        annotation = _json_type(annotation)
+        if param.name == "padding" and annotation is not str:
+            annotation = Union[annotation, str]  # noqa: UP007 - the lazy convolutions take "same" too, unannotated
+        fields[param.name] = (_constrained(param.name, annotation), default)
+    config = ConfigDict(extra="forbid", arbitrary_types_allowed=False, allow_inf_nan=False)
     return create_model(f"{name}Args", __config__=config, **fields)
 
 
@@ -250,9 +269,19 @@ def _plugin_hooks(plugins: list[str] | tuple[str, ...]) -> list[Callable[[Regist
 
 
 def validation_messages(exc: ValidationError) -> list[tuple[tuple[int | str, ...], str]]:
-    """(location, message) pairs, with pydantic's "extra inputs" wording made plain."""
-    out = []
+    """(location, message) pairs, with pydantic's wording made plain: the members of a union
+    (``kernel_size.tuple[int, int][0]``) are folded into one message at the argument."""
+    merged: dict[tuple[int | str, ...], list[str]] = {}
     for err in exc.errors(include_url=False):
         msg = "unexpected argument" if err["type"] == "extra_forbidden" else err["msg"]
-        out.append((tuple(err["loc"]), msg))
-    return out
+        loc = tuple(err["loc"])
+        member = next((i for i, part in enumerate(loc) if isinstance(part, str) and _UNION_MEMBER.match(part)), None)
+        if member is not None:
+            loc = loc[:member]  # what one member of a union said belongs to the argument itself
+        merged.setdefault(loc, [])
+        if msg not in merged[loc]:
+            merged[loc].append(msg)
+    return [(loc, " or ".join(msgs)) for loc, msgs in merged.items()]
+
+
+_UNION_MEMBER = re.compile(r"^(int|float|str|bool|none|list\[.*|tuple\[.*|literal\[.*|dict\[.*|function-.*)$")

@@ -64,7 +64,7 @@ class NetworkSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(default="network", min_length=1, max_length=200)
-    input_shape: list[Annotated[int, Field(ge=1)]] | None = Field(default=None, max_length=8)
+    input_shape: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(default=None, max_length=8)
     dtype: DType = "float32"
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1, description="seed of the construction-time init")
     layers: list[Entry] = Field(min_length=1)
@@ -79,7 +79,7 @@ class InitRule(BaseModel):
     Scheme arguments are the extra keys (``mean``, ``std``, ``gain``, ``expr``, ...).
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     layers: list[str] | None = None
     types: list[str] | None = None

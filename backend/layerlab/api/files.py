@@ -22,7 +22,7 @@ UPLOAD_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": {
     "content": {"application/octet-stream": {}}, "description": "the file, as an attachment"}},
             summary="download the state dict: pt (torch.save) or safetensors")
 def download(model_id: ModelId, service: ServiceDep, format: Format = "pt",
-             version: Annotated[int | None, Query(ge=1)] = None) -> StreamingResponse:
+             version: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None) -> StreamingResponse:
     name, stream, length = service.download(model_id, version, format)
     return StreamingResponse(stream, media_type="application/octet-stream", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Content-Length": str(length)})

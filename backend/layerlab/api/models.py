@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import PlainTextResponse
 
 from ..spec import InitRequest, NetworkSpec
@@ -73,6 +73,6 @@ def versions(model_id: ModelId, service: ServiceDep) -> list[dict[str, Any]]:
 
 @router.post("/{model_id}/versions/{version}/restore", response_model=Model, responses=errors(404, 412),
              summary="a new version with the spec and values of an old one")
-def restore(model_id: ModelId, version: int, service: ServiceDep, response: Response,
-            if_match: IfMatch) -> dict[str, Any]:
+def restore(model_id: ModelId, version: Annotated[int, Path(ge=1, le=2**63 - 1)], service: ServiceDep,
+            response: Response, if_match: IfMatch) -> dict[str, Any]:
     return _answer(response, service.restore(model_id, version, if_match))

@@ -11,7 +11,8 @@ from .deps import IfMatch, ModelId, ServiceDep, errors, set_etag
 from .schemas import Param, SetElementRequest
 
 router = APIRouter(prefix="/api/models/{model_id}", tags=["parameters"])
-VersionQuery = Annotated[int | None, Query(ge=1, description="read a kept version instead of the current one")]
+VersionQuery = Annotated[int | None, Query(ge=1, le=2**63 - 1,
+                                           description="read a kept version instead of the current one")]
 
 
 @router.get("/params", response_model=list[Param], responses=errors(404),

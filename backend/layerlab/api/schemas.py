@@ -18,6 +18,7 @@ class MaterializeRequest(Body):
 
 
 class SetElementRequest(Body):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     index: list[int] = Field(min_length=0, max_length=8)
     value: float
 

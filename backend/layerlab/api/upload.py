@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from fastapi import Request
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..errors import LimitError, SpecError
@@ -89,16 +89,16 @@ async def _copy(request: Request, sink: _Sink) -> None:
     boundary = options.get(b"boundary")
     if not boundary:
         raise SpecError.at("file", "a multipart body needs a boundary")
-    parser = MultipartParser(boundary, sink.callbacks())  # type: ignore[arg-type]
     received = 0
     try:
+        parser = MultipartParser(boundary, sink.callbacks())  # type: ignore[arg-type]
         async for chunk in request.stream():
             received += len(chunk)
             if received > sink.limit + MULTIPART_SLACK:
                 raise LimitError("max_upload_bytes", sink.limit, None, "the upload's size")
             parser.write(chunk)
         parser.finalize()
-    except MultipartParseError as exc:
+    except (MultipartParseError, FormParserError) as exc:
         raise SpecError.at(sink.field.decode(), f"the multipart body is malformed: {exc}") from None
     if not sink.found:
         raise SpecError.at(sink.field.decode(), f"no multipart field {sink.field.decode()!r} in the upload")

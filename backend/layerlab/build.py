@@ -229,6 +229,10 @@ def run_positions(module: nn.Sequential, x: torch.Tensor, visit: Visit, prefix: 
 def _shape_error(address: str, module: nn.Module, x: torch.Tensor, exc: Exception) -> ShapeError:
     got = list(x.shape[1:])
     expects = expected_input(module)
+    m: Any = module
+    matches = [("in_features", -1), ("in_channels", 0), ("num_features", 0)]
+    if expects and got and any(hasattr(m, attr) and got[axis] == getattr(m, attr) for attr, axis in matches):
+        expects = None  # the input has what the layer expects there: the problem is elsewhere (a kernel, say)
     msg = f"layer {address} ({type(module).__name__}) cannot take an input of shape {got}"
     msg += f"; it expects {expects}" if expects else ""
     return ShapeError([{"path": f"layer {address}", "msg": f"{msg}: {str(exc).splitlines()[0]}"}],
@@ -310,7 +314,41 @@ def probe(spec: NetworkSpec, registry: Registry, limits: Limits) -> Network:
     if spec.input_shape is not None:
         check_activations(spec.input_shape, shapes, DRY_RUN_BATCH, limits)
         check_flops(flops, DRY_RUN_BATCH, limits)
+        _check_batch_kept(Network(spec, module, torch.device("meta")), spec.input_shape)
     return Network(spec, module, torch.device("meta"), shapes, flops)
+
+
+def _check_batch_kept(net: Network, input_shape: list[int]) -> None:
+    """Every position must keep the batch as its first dimension, whatever the batch size.
+
+    Many layers also take unbatched input (Conv2d takes (C, H, W)); an input shape without its
+    channel dimension then makes PyTorch read the batch as channels. A second pass on meta with
+    another batch size finds that, where the first pass cannot.
+    """
+    batch = DRY_RUN_BATCH + 1
+    kind = net.input_tensor_kind()
+    x = torch.zeros(batch, *input_shape, dtype=torch.long if kind == "index" else net.dtype, device="meta")
+
+    hint = f"if it lacks its channel dimension, add it: [1, {', '.join(map(str, input_shape))}] for one channel"
+
+    def refuse(address: str, module: nn.Module, what: str) -> ShapeError:
+        return ShapeError([{"path": f"layer {address}", "msg": (
+            f"layer {address} ({type(module).__name__}) {what}: PyTorch read the input shape "
+            f"{list(input_shape)} as unbatched, so the batch changed its meaning; {hint}")}],
+            layer=address, input_shape=list(input_shape), expected=None)
+
+    def visit(address: str, module: nn.Module, y: torch.Tensor) -> None:
+        if y.dim() == 0 or y.shape[0] != batch:
+            raise refuse(address, module, f"gives {list(y.shape)} for a batch of {batch}")
+
+    with torch.no_grad(), eval_mode(net.module):
+        try:
+            run_positions(net.module, x, visit)
+        except ShapeError as exc:
+            if exc.extra.get("expected") is None:
+                raise
+            module = dict(net.positions())[exc.extra["layer"]]
+            raise refuse(exc.extra["layer"], module, "fails for another batch size") from None
 
 
 def check_flops(per_sample: int | None, batch: int, limits: Limits) -> None:

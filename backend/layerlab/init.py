@@ -202,7 +202,7 @@ def _check_on_meta(scheme: Scheme, kwargs: dict[str, Any], target: Target, path:
                      torch.Generator(device="cpu"))
     except SpecError:
         raise
-    except ValueError as exc:
+    except (ValueError, ZeroDivisionError, OverflowError) as exc:
         raise SpecError.at(path, f"{scheme.name} cannot initialize {target.name} of shape "
                                  f"{list(target.tensor.shape)}: {exc}") from None
     except Exception:  # noqa: S110 - an op without a meta kernel; the real run will check
@@ -232,7 +232,7 @@ def apply_init(net: Network, request: InitRequest, limits: Limits, rollback: boo
                         backups[id(target.tensor)] = (target.tensor, target.tensor.detach().clone())
                     try:
                         step.scheme.apply(target, step.kwargs, gen)
-                    except (RuntimeError, ValueError, NotImplementedError, OverflowError) as exc:
+                    except (RuntimeError, ValueError, NotImplementedError, OverflowError, ZeroDivisionError) as exc:
                         # what torch refuses only on real data (std < 0, a > b, an op missing for float16)
                         raise SpecError.at(f"rules[{step.index}]", f"{step.scheme.name} cannot initialize "
                                            f"{target.name}: {str(exc).splitlines()[0]}") from None

@@ -243,6 +243,8 @@ class ModelService:
     def upload(self, model_id: str, path: Path, strict: bool, if_match: int | None) -> dict[str, Any]:
         with self._using(model_id, if_match) as live:
             report = io.load_state_dict(live.net, path, self.limits, strict)
+            if not report["loaded"]:  # a non-strict load that matched nothing changes nothing
+                return {**report, "version": live.version}
             touched = {self._canonical(live.net, k) for k in report["loaded"]}
             new = self._commit(model_id, live, live.net, "upload", touched)
             return {**report, "version": new.version}
@@ -255,7 +257,7 @@ class ModelService:
                                    old.param_count, old.materialized)
             self.store.commit(record, live.version, {})
             self._forget(model_id)
-        return self.get(model_id)
+            return self.get(model_id)  # still under the lock: the answer names the restore's own version
 
     @staticmethod
     def _canonical(net: Network, key: str) -> str:
@@ -277,8 +279,10 @@ class ModelService:
     def state_dict(self, model_id: str, layer: str | None, version: int | None = None) -> dict[str, Any]:
         return self._read(model_id, version, lambda net: inspection.state_dict(net, self.limits, layer))
 
-    def values(self, model_id: str, name: str, offset: int, limit: int | None) -> dict[str, Any]:
-        return self._read(model_id, None, lambda net: inspection.values_page(net, name, offset, limit, self.limits))
+    def values(self, model_id: str, name: str, offset: int, limit: int | None,
+               version: int | None = None) -> dict[str, Any]:
+        return self._read(model_id, version,
+                          lambda net: inspection.values_page(net, name, offset, limit, self.limits))
 
     def forward(self, model_id: str, **kwargs: Any) -> dict[str, Any]:
         return self._read(model_id, None, lambda net: forward.forward(net, self.registry, self.limits, **kwargs))

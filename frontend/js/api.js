@@ -57,8 +57,8 @@ export const api = {
   init: (id, body, version) => request("POST", `/models/${id}/init`, { body, headers: ifMatch(version) }),
   params: (id, version) => request("GET", `/models/${id}/params`, { query: { version } }),
   histograms: (id, query) => request("GET", `/models/${id}/histograms`, { query }),
-  values: (id, name, offset, limit) =>
-    request("GET", `/models/${id}/params/${encodeURIComponent(name)}/values`, { query: { offset, limit } }),
+  values: (id, name, offset, limit, version) =>
+    request("GET", `/models/${id}/params/${encodeURIComponent(name)}/values`, { query: { offset, limit, version } }),
   setElement: (id, name, index, value, version) =>
     request("PATCH", `/models/${id}/params/${encodeURIComponent(name)}`,
       { body: { index, value }, headers: ifMatch(version) }),

@@ -29,6 +29,24 @@ export function clear(node, ...children) {
   return node;
 }
 
+/**
+ * Re-render `root` with `render()` without losing the keyboard focus: the element that had it is
+ * found again by its data-focus key (and a text field keeps its caret).
+ */
+export function keepFocus(root, render) {
+  const active = document.activeElement;
+  const key = active && root.contains(active) ? active.dataset.focus : null;
+  const caret = key && typeof active.selectionStart === "number" ? [active.selectionStart, active.selectionEnd] : null;
+  render();
+  if (!key) return;
+  const again = root.querySelector(`[data-focus="${CSS.escape(key)}"]`);
+  if (!again) return;
+  again.focus();
+  if (caret && typeof again.setSelectionRange === "function") {
+    try { again.setSelectionRange(...caret); } catch { /* number inputs have no caret */ }
+  }
+}
+
 let labelCount = 0;
 
 /** A labelled form control: <label for=id>text</label> + the control. */

@@ -46,12 +46,18 @@ export class FilesPanel extends EventTarget {
         h("button", { type: "button", onclick: () => this.emit("import-code", this.source.value) }, "Import code")));
   }
 
+  setReadOnly(readOnly) {
+    this.file.disabled = readOnly;
+    this.drop.classList.toggle("disabled", readOnly);
+    this.readOnly = readOnly;
+  }
+
   emit(type, detail = null) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
   upload(file) {
-    if (!file) return;
+    if (!file || this.readOnly) return;
     this.progress.hidden = false;
     this.progress.value = 0;
     this.file.disabled = true;
@@ -75,6 +81,10 @@ export class FilesPanel extends EventTarget {
       list("mismatched", report.mismatched, (m) => `${m.key} expected [${m.expected}] got [${m.got}]`),
       list("converted", report.converted, (c) => `${c.key} ${c.from}→${c.to}`),
       list("tied keys that differ", report.tied_conflicts, (c) => c.keys.join(" / ")));
+  }
+
+  showError(message) {
+    clear(this.report, h("p", { class: "field-error", text: message }));
   }
 
   showTree(result) {

@@ -38,7 +38,7 @@ export class ForwardPanel extends EventTarget {
     this.dispatchEvent(new CustomEvent("run", { detail: { body, button: this.run } }));
   }
 
-  show(result) {
+  show(result, given = false) {
     const Plotly = plotly();
     const rows = result.activations.map((a) => h("tr", {},
       h("th", { scope: "row", text: `${a.layer} ${a.type}` }),
@@ -49,7 +49,8 @@ export class ForwardPanel extends EventTarget {
     const grid = h("div", { class: "plot-grid" });
     const flat = result.output.flat(Infinity);
     clear(this.output,
-      h("p", { text: `Output shape [${result.shape.join(", ")}] · seed ${result.seed} · ${result.mode} mode` }),
+      h("p", { text: `Output shape [${result.shape.join(", ")}] · ${given ? "the given input"
+        : `a random batch, seed ${result.seed}`} · ${result.mode} mode` }),
       h("pre", { class: "values", text: flat.slice(0, 32).map((v) => formatNumber(v)).join("  ") +
         (flat.length > 32 ? `  … (${flat.length} values)` : "") }),
       h("table", { class: "params", "aria-label": "Activations" },

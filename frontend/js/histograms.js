@@ -22,8 +22,10 @@ export class HistogramGrid extends EventTarget {
 
   /** Ask main.js for data with the current controls. */
   request() {
+    const bins = Math.max(1, Math.min(1000, Math.round(Number(this.bins.value)) || 30));
+    this.bins.value = String(bins);  // what is drawn is what the box says
     this.dispatchEvent(new CustomEvent("request", { detail: {
-      bins: Math.max(1, Number(this.bins.value) || 30), shared: this.shared.checked, overlay: this.overlay.checked } }));
+      bins, shared: this.shared.checked, overlay: this.overlay.checked } }));
   }
 
   /** current: {name: {edges, counts, stats}}; previous: the same for the version before, or null. */
@@ -51,7 +53,10 @@ export class HistogramGrid extends EventTarget {
       Plotly.newPlot(plot, traces, {
         barmode: "overlay", bargap: 0, height: 170, margin: { l: 40, r: 8, t: 6, b: 28 },
         showlegend: Boolean(previous), legend: { orientation: "h", y: 1.18, x: 1, xanchor: "right" },
-        yaxis: { type: this.log.checked ? "log" : "linear", fixedrange: true }, xaxis: { fixedrange: true },
+        yaxis: this.log.checked
+          ? { type: "log", fixedrange: true, range: [Math.log10(0.5), Math.log10(1.5 * Math.max(1, ...histogram.counts))] }
+          : { type: "linear", fixedrange: true },
+        xaxis: { fixedrange: true, nticks: 6 },
       }, plotConfig);
     }
   }

@@ -40,6 +40,11 @@ export class InitPanel extends EventTarget {
     this.render();
   }
 
+  setReadOnly(readOnly) {
+    this.readOnly = readOnly;
+    this.render();
+  }
+
   request() {
     const rules = this.rules.map((rule) => {
       const out = { param: rule.param, scheme: rule.scheme, ...rule.args };
@@ -62,7 +67,7 @@ export class InitPanel extends EventTarget {
   }
 
   render() {
-    const ready = this.model && this.model.materialized;
+    const ready = this.model && this.model.materialized && !this.readOnly;
     const presets = h("div", { class: "presets" }, h("span", { text: "Builder's guide presets:" }),
       Object.entries(PRESETS).map(([name, rules]) => h("button", {
         type: "button", onclick: () => { this.rules = rules.map((r) => ({ ...r, args: { ...r.args } })); this.errors = []; this.render(); },
@@ -71,7 +76,10 @@ export class InitPanel extends EventTarget {
     const general = this.errors.filter((e) => !/^rules\[\d+\]/.test(e.path));
     clear(this.root,
       h("h2", { text: "Initialize" }),
-      ready ? null : h("p", { class: "notice", text: "Build the network and materialize it (give an input shape) to initialize it." }),
+      this.readOnly ? h("p", { class: "notice", text: "You are viewing an old version: go back to the current one "
+        + "(History) to initialize." }) : null,
+      ready || this.readOnly ? null : h("p", { class: "notice",
+        text: "Build the network and materialize it (give an input shape) to initialize it." }),
       presets, this.list,
       h("div", { class: "actions" },
         h("button", { type: "button", onclick: () => { this.rules.push({ target: "all", param: "weight", scheme: "normal", args: {} }); this.render(); } },

@@ -1,7 +1,7 @@
 // The selected layer's settings: a form generated from its JSON Schema (/api/layers), with the
 // server's validation errors shown at each field.
 
-import { clear, field, h, showFieldError } from "./dom.js";
+import { clear, field, h, keepFocus, showFieldError } from "./dom.js";
 
 function kinds(schema) {
   const options = schema.anyOf || [schema];
@@ -71,6 +71,10 @@ export class LayerForm extends EventTarget {
   }
 
   render() {
+    keepFocus(this.root, () => this.renderNow());
+  }
+
+  renderNow() {
     const place = this.uid ? this.draft.find(this.uid) : null;
     if (!place) {
       clear(this.root, h("p", { class: "empty", text: "Select a layer in the network to edit its arguments." }));
@@ -87,7 +91,7 @@ export class LayerForm extends EventTarget {
         field("Same module as", select));
     } else {
       const nameInput = h("input", { type: "text", value: node.name || "", placeholder: "optional; needed to tie",
-        onchange: () => this.draft.update(node.uid, { name: nameInput.value.trim() }) });
+        dataset: { focus: `${node.uid}:name` }, onchange: () => this.draft.update(node.uid, { name: nameInput.value.trim() }) });
       const nameField = field("Name", nameInput);
       showFieldError(nameField, errorAt("name"));
       parts.push(nameField);
@@ -108,7 +112,9 @@ export class LayerForm extends EventTarget {
     const fields = Object.entries(properties).map(([key, schema]) => {
       const [input, read] = control(schema, node.args[key]);
       readers[key] = read;
-      input.addEventListener("change", () => {
+      input.dataset.focus = `${node.uid}:${key}`;
+      const event = input.type === "checkbox" || input.tagName === "SELECT" ? "change" : "input";
+      input.addEventListener(event, () => {  // as you type: shapes and errors follow each keystroke
         const args = {};
         for (const [k, r] of Object.entries(readers)) {
           const v = r();

@@ -17,7 +17,9 @@ import { TensorView } from "./tensor.js";
 import { TopBar } from "./topbar.js";
 
 const $ = (id) => document.getElementById(id);
-const DRAFT_KEY = "layerlab.draft";
+// Unbuilt edits are kept per model (and one for a new network), so switching never loses them.
+const draftKey = (modelId) => `layerlab.draft.${modelId || "new"}`;
+const savedDraft = (modelId) => JSON.parse(localStorage.getItem(draftKey(modelId)) || "null");
 
 const app = { model: null, viewing: null, catalog: [], params: null, checkSeq: 0 };
 const draft = new Draft();
@@ -38,6 +40,7 @@ const history = new HistoryPanel($("tab-history"));
 function toast(message, kind = "info") {
   const node = h("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status", text: message });
   $("toasts").append(node);
+  while ($("toasts").childElementCount > 3) $("toasts").firstElementChild.remove();  // the newest three
   setTimeout(() => node.remove(), kind === "error" ? 9000 : 4000);
 }
 
@@ -68,9 +71,11 @@ function showTab(name) {
 for (const tab of tabs) {
   tab.addEventListener("click", () => showTab(tab.dataset.tab));
   tab.addEventListener("keydown", (event) => {
-    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
-    if (!step) return;
-    const next = tabs[(tabs.indexOf(tab) + step + tabs.length) % tabs.length];
+    const here = tabs.indexOf(tab);
+    const target = { ArrowRight: here + 1, ArrowLeft: here - 1, Home: 0, End: tabs.length - 1 }[event.key];
+    if (target === undefined) return;
+    event.preventDefault();
+    const next = tabs[(target + tabs.length) % tabs.length];
     next.focus();
     showTab(next.dataset.tab);
   });
@@ -82,7 +87,7 @@ const activeTab = () => tabs.find((t) => t.getAttribute("aria-selected") === "tr
 
 let checkTimer = null;
 draft.addEventListener("change", () => {
-  localStorage.setItem(DRAFT_KEY, JSON.stringify({ model: app.model ? app.model.id : null, spec: draft.toSpec() }));
+  localStorage.setItem(draftKey(app.model && app.model.id), JSON.stringify(draft.toSpec()));
   clearTimeout(checkTimer);
   checkTimer = setTimeout(checkDraft, 150);
   network.render();
@@ -136,17 +141,30 @@ async function refreshModels() {
   topbar.showModels(await api.models(), app.model && app.model.id);
 }
 
-function setModel(model, { keepDraft = false } = {}) {
-  app.model = model;
+/**
+ * Show `model` (null: a new network) with `spec` as its draft; without one, the model's own unbuilt
+ * edits if it has any, else its spec. `push` adds a browser history entry (Back returns here).
+ */
+function open(model, { spec = null, push = false } = {}) {
+  app.model = model;  // first: the draft that loads next is saved under this model
   app.viewing = null;
   const url = new URL(window.location.href);
   if (model) url.searchParams.set("model", model.id); else url.searchParams.delete("model");
   url.hash = "";
-  window.history.replaceState(null, "", url);
-  if (model && !keepDraft) draft.load(model.spec);
+  if (push && url.href !== window.location.href) window.history.pushState(null, "", url);
+  else window.history.replaceState(null, "", url);
+  draft.load(spec || savedDraft(model && model.id) || (model ? model.spec : GUIDE_SPEC));
   initPanel.setModel(model);
+  setReadOnly(false);
   showStatus();
   return refreshModelViews();
+}
+
+/** Viewing an old version: the views show it, and nothing can change the model until back to current. */
+function setReadOnly(readOnly) {
+  initPanel.setReadOnly(readOnly);
+  tensor.setReadOnly(readOnly);
+  files.setReadOnly(readOnly);
 }
 
 async function refreshModelViews() {
@@ -177,24 +195,19 @@ function refreshActive() {
 
 topbar.addEventListener("build", () => attempt(async () => {
   const model = await whileBusy(topbar.build, api.create(draft.toSpec()));
-  await setModel(model, { keepDraft: true });
+  await open(model, { spec: draft.toSpec(), push: true });
   toast(`Built ${model.name}: ${model.param_count.toLocaleString("en-US")} parameters.`);
 }));
 
 topbar.addEventListener("materialize", () => attempt(async () => {
   if (!draft.inputShape) throw new Error("Give an input shape first (the top bar's Input shape).");
   const model = await whileBusy(topbar.materialize, api.materialize(app.model.id, draft.inputShape, app.model.version));
-  await setModel(model);
+  await open(model, { spec: model.spec });
   toast("Materialized: the lazy layers have their shapes.");
 }));
 
 topbar.addEventListener("open", (event) => attempt(async () => {
-  if (!event.detail) {
-    draft.load(GUIDE_SPEC);
-    await setModel(null, { keepDraft: true });
-    return;
-  }
-  await setModel(await api.model(event.detail));
+  await open(event.detail ? await api.model(event.detail) : null, { push: true });
 }));
 
 topbar.addEventListener("share", () => attempt(async () => {
@@ -257,7 +270,7 @@ tensor.addEventListener("load", (event) => attempt(async () => {
   if (!entry) return;
   const seq = (tensorSeq += 1);
   const win = tensor.window(entry.shape);
-  const page = await api.values(app.model.id, name, win.offset, win.limit);
+  const page = await api.values(app.model.id, name, win.offset, win.limit, app.viewing || undefined);
   if (seq === tensorSeq) tensor.show(name, page);  // a later request wins, whatever answers first
 }));
 
@@ -273,7 +286,8 @@ tensor.addEventListener("edit", (event) => attempt(async () => {
 
 forward.addEventListener("run", (event) => attempt(async () => {
   if (!app.model) throw new Error("Build the network first.");
-  forward.show(await whileBusy(event.detail.button, api.forward(app.model.id, event.detail.body)));
+  const { body, button } = event.detail;
+  forward.show(await whileBusy(button, api.forward(app.model.id, body)), body.input !== undefined);
 }));
 
 // --- files and history -----------------------------------------------------------------------
@@ -289,6 +303,7 @@ files.addEventListener("upload", (event) => {
     await refreshModelViews();
   }, (error) => {
     if (error.status === 422 && error.detail && error.detail.missing) { files.showReport(error.detail, true); return true; }
+    files.showError(`Not loaded (the model is unchanged): ${error.message}`);
     return false;
   }).finally(done);
 });
@@ -313,29 +328,48 @@ files.addEventListener("show-code", () => attempt(async () => {
 files.addEventListener("copy-code", (event) => attempt(async () => { await copy(event.detail); toast("Code copied."); }));
 
 files.addEventListener("import-spec", (event) => attempt(async () => {
-  draft.load(JSON.parse(await event.detail.text()));
-  await setModel(null, { keepDraft: true });
+  await open(null, { spec: JSON.parse(await event.detail.text()), push: true });
   toast("Spec imported as a draft: Build to create it.");
 }));
 
 files.addEventListener("import-code", (event) => attempt(async () => {
-  draft.load(await api.fromCode(event.detail));
-  await setModel(null, { keepDraft: true });
+  const spec = await api.fromCode(event.detail);
+  await open(null, { spec, push: true });
+  if (!spec.input_shape) toast("The code has no example input: give the input shape in the top bar.");
   toast("Code read (nothing was executed): Build to create it.");
 }));
 
 history.addEventListener("view", (event) => attempt(async () => {
   app.viewing = event.detail;
+  setReadOnly(Boolean(app.viewing));
   showStatus();
   await refreshModelViews();
 }));
 
 history.addEventListener("restore", (event) => attempt(async () => {
-  await setModel(await api.restore(app.model.id, event.detail, app.model.version));
+  const model = await api.restore(app.model.id, event.detail, app.model.version);
+  await open(model, { spec: model.spec });
   toast(`Restored version ${event.detail} as version ${app.model.version}.`);
 }));
 
 // --- start -----------------------------------------------------------------------------------
+
+async function openFromUrl() {
+  const url = new URL(window.location.href);
+  const modelId = url.searchParams.get("model");
+  if (modelId) {
+    const model = await api.model(modelId).catch(() => null);
+    if (model) return open(model);
+    toast(`There is no model ${modelId} any more.`, "error");
+    return open(null);
+  }
+  if (url.hash.startsWith("#spec=")) {
+    return open(null, { spec: JSON.parse(decodeURIComponent(escape(atob(url.hash.slice(6))))) });
+  }
+  return open(null);
+}
+
+window.addEventListener("popstate", () => attempt(openFromUrl));
 
 async function start() {
   const [catalog, inits] = await Promise.all([api.layers(), api.inits()]);
@@ -343,26 +377,7 @@ async function start() {
   palette.show(catalog);
   layerForm.setCatalog(catalog);
   initPanel.setSchemes(inits);
-  const url = new URL(window.location.href);
-  const modelId = url.searchParams.get("model");
-  const shared = url.hash.startsWith("#spec=") ? url.hash.slice(6) : null;
-  const saved = JSON.parse(localStorage.getItem(DRAFT_KEY) || "null");
-  if (modelId) {
-    const model = await api.model(modelId).catch(() => null);
-    if (model) {
-      await setModel(model);
-      if (saved && saved.model === modelId) draft.load(saved.spec);  // unbuilt edits survive a reload
-    } else {
-      toast(`There is no model ${modelId} any more.`, "error");
-      await setModel(null, { keepDraft: true });
-    }
-  } else if (shared) {
-    draft.load(JSON.parse(decodeURIComponent(escape(atob(shared)))));
-    await setModel(null, { keepDraft: true });
-  } else {
-    draft.load(saved && !saved.model ? saved.spec : GUIDE_SPEC);
-    await setModel(null, { keepDraft: true });
-  }
+  await openFromUrl();
   showTab("layer");
   document.body.dataset.ready = "true";
 }

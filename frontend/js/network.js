@@ -2,7 +2,7 @@
 // ties marked with a shared colour, drag to insert or reorder, nested blocks that collapse.
 
 import { DRAG_TYPE } from "./palette.js";
-import { clear, formatNumber, h, shapeText, tieColour } from "./dom.js";
+import { clear, formatNumber, h, keepFocus, shapeText, tieColour } from "./dom.js";
 
 export const DRAG_NODE = "application/x-layerlab-node";
 
@@ -55,6 +55,14 @@ export class NetworkView extends EventTarget {
   }
 
   render() {
+    keepFocus(this.root, () => this.renderNow());
+    if (this.focusNext) {
+      this.root.querySelector(`[data-focus="${CSS.escape(this.focusNext)}"]`)?.focus();
+      this.focusNext = null;
+    }
+  }
+
+  renderNow() {
     const facts = this.facts || new Map();
     const places = [...this.draft.walk()];
     const linked = this.linkedNames();
@@ -70,9 +78,11 @@ export class NetworkView extends EventTarget {
     if (!this.draft.layers.length) {
       this.list.append(h("li", { class: "empty", text: "Drag layers here from the palette, or press Enter on one." }));
     }
-    const general = this.errors.filter((e) => !places.some((p) => e.path.startsWith(p.path)));
+    const general = this.errors.filter((e) => !places.some((p) => e.path.startsWith(p.path)) &&
+      !(e.path === "layers" && !places.length));  // an empty network has its own message
     const messages = [...general.map((e) => (e.path ? `${e.path}: ${e.msg}` : e.msg)),
-      this.shapeError ? this.shapeError.errors.map((e) => e.msg).join("; ") : null].filter(Boolean);
+      this.shapeError && !this.failingUid ? this.shapeError.errors.map((e) => e.msg).join("; ") : null]
+      .filter(Boolean);
     this.message.hidden = !messages.length;
     this.message.textContent = messages.join("\n");
     const count = this.check ? formatNumber(this.check.param_count) : "–";
@@ -99,11 +109,13 @@ export class NetworkView extends EventTarget {
     const select = h("button", {
       type: "button", class: "select", "aria-pressed": String(this.selected === node.uid),
       "aria-label": `Layer ${address}: ${node.kind === "tie" ? `tie to ${node.tie}` : node.type}`,
-      onclick: () => this.select(node.uid),
+      title: "Alt+↑/↓ moves the layer; ↑/↓ goes to the next one",
+      dataset: { focus: `${node.uid}:select` }, onclick: () => this.select(node.uid),
+      onkeydown: (event) => this.keys(event, place),
     }, h("span", { class: "label" }, label,
       isTied ? h("span", { class: "tie-mark", title: `these positions share one module: ${tieName}`,
         text: `tied: ${tieName}` }) : null,
-      info && node.kind === "layer" && info.type !== node.type
+      info && info.type && node.kind === "layer" && info.type !== node.type
         ? h("span", { class: "badge now", title: "what PyTorch makes of it once its shapes are known",
           text: `→ ${info.type}` }) : null),
     h("span", { class: "args", text: summary(node) }));
@@ -113,14 +125,21 @@ export class NetworkView extends EventTarget {
     const buttons = h("span", { class: "row-actions" },
       node.kind === "block" ? h("button", {
         type: "button", "aria-expanded": String(!node.collapsed), "aria-label": `Collapse block ${address}`,
+        dataset: { focus: `${node.uid}:collapse` },
         onclick: () => this.draft.update(node.uid, { collapsed: !node.collapsed }),
       }, node.collapsed ? "▸" : "▾") : null,
       node.kind !== "tie" ? h("button", {
         type: "button", title: "Insert a tie: this very module again", "aria-label": `Reuse layer ${address}`,
-        onclick: () => this.emit("tie", node.uid),
+        dataset: { focus: `${node.uid}:reuse` }, onclick: () => this.emit("tie", node.uid),
       }, "Reuse") : null,
-      h("button", { type: "button", "aria-label": `Delete layer ${address}`, onclick: () => this.emit("remove", node.uid) },
-        "Delete"));
+      h("button", { type: "button", "aria-label": `Delete layer ${address}`, dataset: { focus: `${node.uid}:delete` },
+        onclick: () => {
+          const rows = [...this.root.querySelectorAll("button.select")];
+          const here = rows.findIndex((b) => b.dataset.focus === `${node.uid}:select`);
+          const neighbour = rows[here + 1] || rows[here - 1];
+          this.focusNext = neighbour ? neighbour.dataset.focus : null;
+          this.emit("remove", node.uid);
+        } }, "Delete"));
     const li = h("li", {
       class: ["layer", node.kind, this.selected === node.uid ? "selected" : "", errors.length || failing ? "has-error" : "",
         tieName && linked.has(tieName) ? "linked" : ""].join(" "),
@@ -146,6 +165,22 @@ export class NetworkView extends EventTarget {
       li.append(children, zone);
     }
     return li;
+  }
+
+  /** Up/Down go to the next row; Alt+Up/Down move the layer among its siblings. */
+  keys(event, place) {
+    const step = { ArrowUp: -1, ArrowDown: 1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    if (event.altKey) {
+      const sibling = place.list[place.index + step];
+      if (!sibling) return;
+      this.draft.move(place.node.uid, step < 0 ? { beforeUid: sibling.uid } : { afterUid: sibling.uid });
+      return;
+    }
+    const rows = [...this.root.querySelectorAll("button.select")].filter((b) => b.offsetParent !== null);
+    const here = rows.indexOf(event.currentTarget);
+    rows[Math.max(0, Math.min(rows.length - 1, here + step))]?.focus();
   }
 
   acceptDrops(target, where) {

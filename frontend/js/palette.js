@@ -42,5 +42,19 @@ export class Palette extends EventTarget {
           },
         }, item.type, item.lazy ? h("span", { class: "badge", text: "lazy" }) : null)))))));
     if (!byCategory.size) this.groups.append(h("p", { class: "empty", text: "No layer type matches." }));
+    // one tab stop for the whole palette; the arrow keys move within it
+    const items = [...this.groups.querySelectorAll(".palette-item")];
+    items.forEach((item, i) => {
+      item.tabIndex = i === 0 ? 0 : -1;
+      item.addEventListener("keydown", (event) => {
+        const step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
+        const to = event.key === "Home" ? 0 : event.key === "End" ? items.length - 1 : step ? i + step : null;
+        if (to === null || !items[to]) return;
+        event.preventDefault();
+        item.tabIndex = -1;
+        items[to].tabIndex = 0;
+        items[to].focus();
+      });
+    });
   }
 }

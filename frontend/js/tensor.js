@@ -1,7 +1,7 @@
 // The tensor view: a 1-D or 2-D tensor (or a 2-D slice of a larger one) as a heat map with values on
 // hover; click a cell, or type its index, to edit it in place. Tied aliases show beside it.
 
-import { clear, field, h, whileBusy } from "./dom.js";
+import { clear, field, h, showFieldError, whileBusy } from "./dom.js";
 import { plotConfig, plotly } from "./plots.js";
 
 const MAX_CELLS = 65536;
@@ -15,7 +15,7 @@ export class TensorView extends EventTarget {
     this.slice = h("div", { class: "slice" });
     this.index = h("input", { type: "text", size: 10, placeholder: "0, 0" });
     this.value = h("input", { type: "number", step: "any" });
-    this.save = h("button", { type: "button", onclick: () => this.submit() }, "Set value");
+    this.save = h("button", { type: "submit" }, "Set value");
     this.plots = h("div", { class: "tensor-plots" });
     this.note = h("p", { class: "hint" });
     this.result = h("p", { class: "edit-result", role: "status" });
@@ -23,7 +23,8 @@ export class TensorView extends EventTarget {
       h("div", { class: "controls" }, field("Tensor", this.select), this.slice),
       this.plots, this.note,
       h("form", { class: "controls edit", onsubmit: (e) => { e.preventDefault(); this.submit(); } },
-        field("Element index", this.index), field("Value", this.value), this.save), this.result);
+        this.indexField = field("Element index", this.index), this.valueField = field("Value", this.value), this.save),
+      this.result);
   }
 
   /** params: /params answer (names with tied aliases). */
@@ -33,6 +34,11 @@ export class TensorView extends EventTarget {
     const current = this.select.value;
     clear(this.select, names.map((n) => h("option", { value: n, text: n })));
     if (names.includes(current)) this.select.value = current;
+  }
+
+  setReadOnly(readOnly) {
+    for (const control of [this.index, this.value, this.save]) control.disabled = readOnly;
+    this.result.textContent = readOnly ? "Viewing an old version: its values are shown, and cannot be edited." : "";
   }
 
   choose(name) {
@@ -58,7 +64,9 @@ export class TensorView extends EventTarget {
     const rows = dims >= 2 ? shape[dims - 2] : 1;
     const cols = dims >= 1 ? shape[dims - 1] : 1;
     const lead = shape.slice(0, Math.max(0, dims - 2));
-    const prefix = this.prefix().slice(0, lead.length);
+    const inputs = [...this.slice.querySelectorAll("input")];
+    const prefix = lead.map((size, i) => Math.max(0, Math.min(Number(inputs[i]?.value) || 0, size - 1)));
+    prefix.forEach((p, i) => { if (inputs[i] && inputs[i].value !== String(p)) inputs[i].value = String(p); });
     let offset = 0;
     for (const [i, size] of lead.entries()) offset = offset * size + Math.min(prefix[i] || 0, size - 1);
     const shownRows = Math.max(1, Math.min(rows, Math.floor(MAX_CELLS / cols)));
@@ -87,12 +95,12 @@ export class TensorView extends EventTarget {
     for (const key of keys) {
       const plot = h("div", { class: "heatmap", role: "img", "aria-label": `Heat map of ${key}`, dataset: { key } });
       this.plots.append(h("figure", {}, h("figcaption", { text: key === name ? key : `${key} (tied: the same tensor)` }), plot));
-      Plotly.newPlot(plot, [{ type: "heatmap", z, colorscale: "RdBu", reversescale: true, zmid: 0,
+      Plotly.newPlot(plot, [{ type: "heatmap", z, colorscale: "RdBu", zmid: 0,  // negative blue, positive red
         hovertemplate: `${key}[${win.lead.length ? `${win.prefix.join(", ")}, ` : ""}%{y}, %{x}] = %{z}<extra></extra>` }], {
         height: Math.min(420, 120 + 18 * win.rows), margin: { l: 40, r: 10, t: 6, b: 30 },
         yaxis: { autorange: "reversed", dtick: win.rows <= 16 ? 1 : undefined },
         xaxis: { dtick: win.cols <= 16 ? 1 : undefined },
-      }, plotConfig);
+      }, { ...plotConfig, displayModeBar: false });
       plot.on("plotly_click", (event) => {
         const point = event.points[0];
         const index = shape.length >= 2 ? [...win.prefix, point.y, point.x] : [point.x];
@@ -109,7 +117,13 @@ export class TensorView extends EventTarget {
   submit() {
     if (!this.current || this.save.disabled) return;
     const index = this.index.value.split(/[\s,]+/).filter(Boolean).map(Number);
-    const value = Number(this.value.value);
+    const value = this.value.value.trim() === "" ? NaN : Number(this.value.value);
+    const badIndex = index.length !== this.current.shape.length || index.some((i, axis) =>
+      !Number.isInteger(i) || i < 0 || i >= this.current.shape[axis]);
+    showFieldError(this.indexField, badIndex
+      ? `${this.current.shape.length} whole numbers within [${this.current.shape.join(", ")}], such as ${this.current.shape.map(() => 0).join(", ")}` : "");
+    showFieldError(this.valueField, Number.isFinite(value) ? "" : "a finite number");
+    if (badIndex || !Number.isFinite(value)) return;
     this.dispatchEvent(new CustomEvent("edit", { detail: { name: this.current.name, index, value,
       busy: (promise) => whileBusy(this.save, promise) } }));
   }

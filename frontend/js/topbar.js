@@ -10,7 +10,7 @@ export class TopBar extends EventTarget {
     this.models = h("select", { onchange: () => this.emit("open", this.models.value) });
     this.name = h("input", { type: "text", size: 14, onchange: () => draft.setHeader({ name: this.name.value }) });
     this.shape = h("input", { type: "text", size: 10, placeholder: "e.g. 4 or 3, 32, 32",
-      onchange: () => this.readShape() });
+      oninput: () => this.readShape() });
     this.dtype = h("select", { onchange: () => draft.setHeader({ dtype: this.dtype.value }) },
       ["float32", "float64", "float16", "bfloat16"].map((d) => h("option", { value: d, text: d })));
     this.shapeField = field("Input shape", this.shape);

@@ -57,3 +57,29 @@ async def test_of_racing_writers_exactly_one_wins(client):
     after = await client.get(f"/api/models/{model['id']}/params/0.weight/values", params={"limit": 1})
     assert after.json()["values"] == [winner]
     assert (await client.get(f"/api/models/{model['id']}")).json()["version"] == 2
+
+
+async def test_every_answer_names_its_own_version(client):
+    """Racing restores, inits and patches: each answer's version is the one its action made."""
+    model = await create(client, SPEC)
+    url = f"/api/models/{model['id']}"
+
+    async def init(seed):
+        return "init", await client.post(f"{url}/init", json={"seed": seed, "rules": [{"scheme": "zeros",
+                                                                                       "param": "bias"}]})
+
+    async def patch(value):
+        return "set 0.weight[0, 0]", await client.patch(f"{url}/params/0.weight",
+                                                         json={"index": [0, 0], "value": value})
+
+    async def restore():
+        return "restore v1", await client.post(f"{url}/versions/1/restore")
+
+    answers = await asyncio.gather(*[init(i) for i in range(6)], *[patch(float(i)) for i in range(6)],
+                                   *[restore() for _ in range(3)])
+    actions = {v["version"]: v["action"] for v in (await client.get(f"{url}/versions")).json()}
+    for action, response in answers:
+        assert response.status_code == 200
+        version = response.json()["version"]
+        assert actions[version] == action and response.headers["etag"] == f'"{version}"'
+    assert len(actions) == 1 + len(answers)

@@ -31,6 +31,7 @@ def pt(obj) -> bytes:
     ("POST", "/init", {"rules": [{"scheme": "normal", "std": -1}]}),
     ("POST", "/init", {"rules": [{"scheme": "uniform", "a": 1, "b": 0}]}),
     ("POST", "/init", {"rules": [{"scheme": "trunc_normal", "a": 2, "b": -2}]}),
+    ("POST", "/init", {"rules": [{"scheme": "trunc_normal", "std": 0}]}),
     ("POST", "/init", {"rules": [{"scheme": "sparse", "sparsity": 0.5, "param": "weight", "std": -1}]}),
 ])
 async def test_model_requests(client, method, path, body):

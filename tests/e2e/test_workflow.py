@@ -35,7 +35,7 @@ def test_run_history_and_reload(app: Page):
     activations = run.get_by_role("table", name="Activations")
     expect(activations.locator("tbody tr")).to_have_count(3)
     expect(activations.locator("tbody tr").nth(1)).to_contain_text(re.compile(r"\d+\.\d%$"))  # dead units of ReLU
-    expect(run.get_by_text(re.compile(r"Output shape \[64, 1\] · seed 3"))).to_be_visible()
+    expect(run.get_by_text(re.compile(r"Output shape \[64, 1\] · a random batch, seed 3"))).to_be_visible()
     expect(run.get_by_role("img", name="Activations of layer 1")).to_be_visible()
     shot(page, "run")
 

@@ -131,3 +131,13 @@ def test_a_huge_input_is_refused_before_the_dry_run(registry):
     with pytest.raises(LimitError) as caught:
         build(spec, registry, Limits(), CPU)
     assert caught.value.limit == "max_activation_elements"
+
+
+def test_an_input_shape_without_its_channels_is_explained(registry, limits):
+    """Conv2d takes unbatched (C, H, W) too: [28, 28] with a batch would read the batch as channels."""
+    spec = parse_spec({"input_shape": [28, 28], "layers": [{"type": "LazyConv2d", "out_channels": 8,
+                                                             "kernel_size": 3}]})
+    with pytest.raises(ShapeError, match=r"add it: \[1, 28, 28\]"):
+        build(spec, registry, limits, CPU)
+    assert build(parse_spec({**spec.dump(), "input_shape": [1, 28, 28]}), registry, limits, CPU).output_shapes == {
+        "0": [8, 26, 26]}

@@ -29,8 +29,8 @@ def state_dict(model_id: ModelId, service: ServiceDep, layer: str | None = None,
 
 @router.get("/params/{name}/values", responses=errors(404, 409, 413), summary="a page of one tensor's values")
 def values(model_id: ModelId, name: str, service: ServiceDep, offset: Annotated[int, Query(ge=0)] = 0,
-           limit: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
-    return service.values(model_id, name, offset, limit)
+           limit: Annotated[int | None, Query(ge=0)] = None, version: VersionQuery = None) -> dict[str, Any]:
+    return service.values(model_id, name, offset, limit, version)
 
 
 @router.patch("/params/{name}", responses=errors(404, 409, 412, 422),

@@ -8,26 +8,17 @@ Each row times the same work both ways (best of 3) and prints the ratio.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from bench.timing import best_of
 from layerlab.build import build
 from layerlab.config import Limits
 from layerlab.init import apply_init
 from layerlab.layers import default_registry
 from layerlab.spec import parse_init, parse_spec
-
-
-def best(fn: Callable[[], object], repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -64,7 +55,7 @@ def main() -> None:
     print(f"Linear({n}, {n}): {weight.numel():,} weights, rollback copies {'on' if args.rollback else 'off'}, "
           f"threads={torch.get_num_threads()}")
     for name, mine, theirs in rows:
-        a, b = best(mine), best(theirs)
+        a, b = best_of(mine), best_of(theirs)
         print(f"{name:32} layerlab {a:6.3f} s   bare {b:6.3f} s   ratio {a / b:5.2f}")
 
 

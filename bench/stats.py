@@ -9,21 +9,11 @@ against the obvious PyTorch way (histc plus separate mean/std/min/max/norm/zero-
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import torch
 
+from bench.timing import best_of
 from layerlab.inspection import summarize
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def bare_pytorch(t: torch.Tensor, bins: int) -> None:

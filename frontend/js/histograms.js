@@ -54,7 +54,8 @@ export class HistogramGrid extends EventTarget {
         barmode: "overlay", bargap: 0, height: 170, margin: { l: 40, r: 8, t: 6, b: 28 },
         showlegend: Boolean(previous), legend: { orientation: "h", y: 1.18, x: 1, xanchor: "right" },
         yaxis: this.log.checked
-          ? { type: "log", fixedrange: true, range: [Math.log10(0.5), Math.log10(1.5 * Math.max(1, ...histogram.counts))] }
+          ? { type: "log", fixedrange: true, dtick: 1,  // ticks at powers of ten only: no crowded minor labels
+            range: [Math.log10(0.5), Math.log10(1.5 * Math.max(1, ...histogram.counts))] }
           : { type: "linear", fixedrange: true },
         xaxis: { fixedrange: true, nticks: 6 },
       }, plotConfig);

@@ -21,6 +21,14 @@ export class ForwardPanel extends EventTarget {
       this.output);
   }
 
+  /** The input example follows the model: zeros of one sample's shape, batch first. */
+  setInputShape(shape) {
+    const zeros = (dims) => (dims.length ? `[${Array(dims[0]).fill(zeros(dims.slice(1))).join(", ")}]` : "0");
+    const size = (shape || []).reduce((a, b) => a * b, 1);
+    this.input.placeholder = !shape ? "optional: nested lists, batch first"
+      : size <= 12 ? `optional, e.g. [${zeros(shape)}]` : `optional: nested lists of shape [batch, ${shape.join(", ")}]`;
+  }
+
   submit() {
     if (this.run.disabled) return;
     const body = { batch: Number(this.batch.value) || 1, mode: this.mode.value, bins: 30 };

@@ -155,6 +155,7 @@ function open(model, { spec = null, push = false } = {}) {
   else window.history.replaceState(null, "", url);
   draft.load(spec || savedDraft(model && model.id) || (model ? model.spec : GUIDE_SPEC));
   initPanel.setModel(model);
+  forward.setInputShape(model ? model.spec.input_shape : null);
   setReadOnly(false);
   showStatus();
   return refreshModelViews();

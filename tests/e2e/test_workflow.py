@@ -30,6 +30,8 @@ def test_run_history_and_reload(app: Page):
     # run a forward pass on a seeded batch
     page.get_by_role("tab", name="Run").click()
     run = page.get_by_role("tabpanel", name="Run")
+    expect(run.get_by_label("Input (JSON, batch first)")).to_have_attribute("placeholder",
+                                                                          "optional, e.g. [[0, 0, 0, 0]]")
     run.get_by_label("Seed").fill("3")
     run.get_by_role("button", name="Run forward").click()
     activations = run.get_by_role("table", name="Activations")

@@ -10,7 +10,6 @@ the count of zeros and a ``bincount``. Only the small results leave the device.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,6 +249,3 @@ def check_bins(bins: int, limits: Limits) -> None:
     if bins > limits.max_bins:
         raise LimitError("max_bins", limits.max_bins, bins, "the number of bins")
 
-
-def iter_tensors(net: Network) -> Iterator[tuple[str, torch.Tensor]]:
-    yield from net.module.state_dict(keep_vars=True).items()

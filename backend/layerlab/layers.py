@@ -108,9 +108,6 @@ class Registry:
     def __len__(self) -> int:
         return len(self._types)
 
-    def by_class(self, cls: type) -> LayerType | None:
-        return next((t for t in self._types.values() if t.cls is cls), None)
-
     def catalog(self) -> list[dict[str, Any]]:
         return [t.describe() for t in self._types.values()]
 

@@ -264,14 +264,16 @@ def expected_input(module: nn.Module) -> str | None:
     return None
 
 
+def zeros_input(net: Network, batch: int, input_shape: list[int]) -> torch.Tensor:
+    """A batch of zeros the network takes: indices for an Embedding first, else its dtype."""
+    dtype = torch.long if net.input_tensor_kind() == "index" else net.dtype
+    return torch.zeros(batch, *input_shape, dtype=dtype, device=net.device)
+
+
 def dry_run(net: Network, input_shape: list[int], counter: FlopCounterMode | None = None) -> dict[str, list[int]]:
     """A forward pass on zeros that gives lazy layers their shapes; returns each position's output shape."""
     shapes: dict[str, list[int]] = {}
-    module, device, dtype, kind = net.module, net.device, net.dtype, net.input_tensor_kind()
-    if kind == "index":
-        x = torch.zeros(DRY_RUN_BATCH, *input_shape, dtype=torch.long, device=device)
-    else:
-        x = torch.zeros(DRY_RUN_BATCH, *input_shape, dtype=dtype, device=device)
+    module, x = net.module, zeros_input(net, DRY_RUN_BATCH, input_shape)
     with torch.no_grad(), eval_mode(module), counter or nullcontext():
         try:
             run_positions(module, x, lambda address, _, y: shapes.__setitem__(address, list(y.shape[1:])))
@@ -326,8 +328,7 @@ def _check_batch_kept(net: Network, input_shape: list[int]) -> None:
     another batch size finds that, where the first pass cannot.
     """
     batch = DRY_RUN_BATCH + 1
-    kind = net.input_tensor_kind()
-    x = torch.zeros(batch, *input_shape, dtype=torch.long if kind == "index" else net.dtype, device="meta")
+    x = zeros_input(net, batch, input_shape)
 
     hint = f"if it lacks its channel dimension, add it: [1, {', '.join(map(str, input_shape))}] for one channel"
 

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,10 +41,11 @@ class Live:
     version: int
     manifest: Manifest
 
-    @property
+    @cached_property
     def nbytes(self) -> int:
-        seen = {id(t): t for t in self.net.module.state_dict(keep_vars=True).values()}  # a tied tensor once
-        return sum(t.numel() * t.element_size() for t in seen.values() if not torch.nn.parameter.is_lazy(t))
+        """Memory of the tensors (a tied one once); fixed for a Live, so counted once, not at every cache visit."""
+        seen = {id(t): t for t in _state(self.net).values()}
+        return sum(t.numel() * t.element_size() for t in seen.values())
 
 
 def check_if_match(if_match: int | None, version: int) -> None:
@@ -145,7 +147,7 @@ class ModelService:
         keys = set(state) if touched is None else {k for name in touched for k in groups.get(name, [name])}
         written = self.store.put_tensors({k: v for k, v in state.items() if k in keys})
         manifest = {k: written.get(k) or live.manifest[k] for k in state}
-        record = VersionRecord(model_id, live.version + 1, action, _now(), net.spec.dump(), manifest,
+        record = VersionRecord(model_id, live.version + 1, action, time.time(), net.spec.dump(), manifest,
                                net.param_count, net.materialized)
         try:
             self.store.commit(record, live.version, written)
@@ -176,7 +178,7 @@ class ModelService:
         written: Manifest = held or {}
         if manifest is None:
             manifest = written = self.store.put_tensors(_state(net))
-        record = VersionRecord(model_id, 1, action, _now(), net.spec.dump(), manifest, net.param_count,
+        record = VersionRecord(model_id, 1, action, time.time(), net.spec.dump(), manifest, net.param_count,
                                net.materialized)
         self.store.commit(record, None, written)
         live = Live(net, 1, manifest)
@@ -253,8 +255,8 @@ class ModelService:
         """A new version whose spec and values are those of an old one."""
         with self._using(model_id, if_match) as live:
             old = self._record(model_id, version)
-            record = VersionRecord(model_id, live.version + 1, f"restore v{version}", _now(), old.spec, old.manifest,
-                                   old.param_count, old.materialized)
+            record = VersionRecord(model_id, live.version + 1, f"restore v{version}", time.time(), old.spec,
+                                   old.manifest, old.param_count, old.materialized)
             self.store.commit(record, live.version, {})
             self._forget(model_id)
             return self.get(model_id)  # still under the lock: the answer names the restore's own version
@@ -314,7 +316,7 @@ class ModelService:
                 held = self.store.hold(record.manifest)
                 stream, length = io.stream_safetensors(
                     [(k, self.store.blob_data(h)) for k, h in record.manifest.items()],
-                    {"format": "pt", "layerlab_spec": _json(record.spec), "layerlab_version": str(record.version)},
+                    {"format": "pt", "layerlab_spec": json.dumps(record.spec), "layerlab_version": str(record.version)},
                     on_close=lambda: self.store.abandon(held))
                 return name, stream, length
             tmp = Path(tempfile.mkstemp(prefix="layerlab-", suffix=".pt")[1])
@@ -336,15 +338,10 @@ class ModelService:
         """
         try:
             net = probe(parse_spec(data), self.registry, self.limits)
-        except ShapeError as exc:
-            return {"ok": False, "errors": exc.errors, "shape_error": exc.detail, "layers": [], "param_count": None,
-                    "materialized": False}
-        except LimitError as exc:
-            return {"ok": False, "errors": [{"path": "", "msg": str(exc)}], "shape_error": None, "layers": [],
-                    "param_count": None, "materialized": False}
-        except SpecError as exc:
-            return {"ok": False, "errors": exc.errors, "shape_error": None, "layers": [], "param_count": None,
-                    "materialized": False}
+        except (SpecError, LimitError) as exc:  # a ShapeError is a SpecError that names the layer
+            errors = exc.errors if isinstance(exc, SpecError) else [{"path": "", "msg": str(exc)}]
+            return {"ok": False, "errors": errors, "shape_error": exc.detail if isinstance(exc, ShapeError) else None,
+                    "layers": [], "param_count": None, "materialized": False}
         return {"ok": True, "errors": [], "shape_error": None, "param_count": net.param_count,
                 "materialized": net.materialized, "layers": net.layers()}
 
@@ -367,16 +364,8 @@ def _by_blob(manifest: Manifest) -> dict[str, list[str]]:
     return groups
 
 
-def _now() -> float:
-    return time.time()
-
-
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:80] or "network"
-
-
-def _json(data: Any) -> str:
-    return json.dumps(data)
 
 
 def _numbers(values: Any) -> Any:

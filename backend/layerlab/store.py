@@ -18,7 +18,6 @@ import os
 import sqlite3
 import struct
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -195,8 +194,7 @@ class SqliteStore:
         out = {}
         for key, digest_hex in manifest.items():
             if digest_hex not in loaded:
-                loaded[digest_hex] = safetensors.torch.load_file(str(self.blob_path(digest_hex)),
-                                                                 device=str(device))["t"]
+                loaded[digest_hex] = self.load_tensor(digest_hex).to(device)
             out[key] = loaded[digest_hex]
         return out
 
@@ -292,9 +290,6 @@ class SqliteStore:
                     removed += 1
         return removed
 
-    @property
-    def now(self) -> float:
-        return time.time()
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

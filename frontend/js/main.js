@@ -245,7 +245,9 @@ initPanel.addEventListener("apply", (event) => attempt(async () => {
   return true;
 }));
 
+let histogramSeq = 0;
 histograms.addEventListener("request", (event) => attempt(async () => {
+  const seq = (histogramSeq += 1);
   if (!app.model || !app.model.materialized) { histograms.clearPlots("Build and materialize the network to see histograms."); return; }
   const { bins, shared, overlay } = event.detail;
   const version = app.viewing || app.model.version;
@@ -259,7 +261,7 @@ histograms.addEventListener("request", (event) => attempt(async () => {
   const current = await api.histograms(app.model.id, query);
   const previous = overlay && version > 1 ? await api.histograms(app.model.id, { ...query, version: version - 1 })
     .catch(() => null) : null;
-  histograms.show(current, previous, version);
+  if (seq === histogramSeq) histograms.show(current, previous, version);  // the latest request wins
 }));
 
 paramTable.addEventListener("open", (event) => { tensor.choose(event.detail); showTab("tensor"); });
